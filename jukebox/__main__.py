@@ -1,0 +1,5 @@
+import sys
+
+from jukebox.cli import main
+
+sys.exit(main())

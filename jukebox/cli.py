@@ -1,0 +1,63 @@
+"""The `jukebox` command: a thin argparse shell over the packages that do the work.
+
+Each package contributes its sub-commands through a `register(subparsers)` function in its
+`cli` module; the handlers import their heavy dependencies lazily so `jukebox --help` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from jukebox import __version__
+from jukebox.errors import JukeboxError
+
+# Packages whose `cli.register(subparsers)` adds sub-commands, in help order.
+COMMAND_MODULES = (
+    "generator.cli",
+    "training.cli",
+    "release.cli",
+    "serving.cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jukebox",
+        description="Model spec -> ONNX model -> S3 + Model Registry -> Kustomize manifests for Argo CD.",
+    )
+    parser.add_argument("--version", action="version", version=f"jukebox {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show full tracebacks instead of short error messages"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as missing:
+            if missing.name != module_name:
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except JukeboxError as error:
+        if args.debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""The exception hierarchy every command raises; the CLI turns them into messages and exit codes.
+
+Exit codes: 1 = the operation failed (drift, an unreachable service, a failed check),
+2 = bad input (spec, options, files), 3 = a quality gate refused to pin a release.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class JukeboxError(Exception):
+    """Base class: a failure with a message meant for the user (no traceback needed)."""
+
+    exit_code = 1
+
+
+class InputError(JukeboxError):
+    """Bad input from the user: an option, a file, a value. Exit code 2."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in an input, located by a dotted path (`serving.replicas.min`)."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class SpecError(InputError):
+    """A spec (or other YAML input) has one or more problems; all are reported together."""
+
+    def __init__(self, source: str, problems: list[Problem]):
+        self.source = source
+        self.problems = problems
+        lines = [f"{source}: {len(problems)} problem(s)"]
+        lines += [f"  - {problem}" for problem in problems]
+        super().__init__("\n".join(lines))
+
+
+class ServiceError(JukeboxError):
+    """A service (S3, the model registry, a cluster, a model server) failed or is unreachable."""
+
+
+class CheckFailed(JukeboxError):
+    """A verification failed: drift, schema validation, parity, checksum."""
+
+
+class QualityGateRefused(JukeboxError):
+    """A release was registered but not pinned because it is worse than the pinned model."""
+
+    exit_code = 3
