@@ -1,0 +1,1 @@
+"""Embedded local services (S3 + Model Registry) for running the release loop without a cluster."""
