@@ -1,0 +1,129 @@
+"""A content-hash cache so unchanged specs are not rendered again from scratch.
+
+Key of a spec = sha256 over the spec file's bytes, its pin files' bytes, its displayed path, and the
+digest of the generator's own code and templates (plus library versions). Any change to any of those
+gives a new key, so the cache can never serve output that a fresh render would not produce.
+
+The disk state remembers (size, mtime_ns, sha256) of each file as last written or verified, like git's
+index, so `render --check` need not re-read files that have not been touched since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+import pydantic
+import yaml
+
+from jukebox.fsutil import atomic_write_text
+
+if TYPE_CHECKING:
+    from generator.render import SourcedSpec
+
+CACHE_DIR = Path(".jukebox") / "cache" / "render"
+CODE_ROOTS = (Path(__file__).parent, Path(__file__).parent.parent / "training" / "params.py")
+
+
+@cache
+def code_digest() -> str:
+    digest = hashlib.sha256()
+    for version in (yaml.__version__, jinja2.__version__, pydantic.VERSION):
+        digest.update(version.encode())
+    for root in CODE_ROOTS:
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for path in files:
+            if path.suffix in {".py", ".j2"} and path.is_file():
+                digest.update(path.as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def spec_key(sourced: SourcedSpec) -> str:
+    digest = hashlib.sha256(code_digest().encode())
+    digest.update(sourced.display_path.encode())
+    digest.update(sourced.path.read_bytes())
+    pins_dir = sourced.path.with_name(f"{sourced.path.stem}.pins")
+    for env in sorted(sourced.pins):
+        pin_file = pins_dir / f"{env}.yaml"
+        digest.update(env.encode())
+        digest.update(pin_file.read_bytes() if pin_file.is_file() else b"<unpinned>")
+    return digest.hexdigest()
+
+
+def _text_sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class RenderCache:
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.disk_state_path = directory / "disk-state.json"
+        self.disk_state: dict[str, list[Any]] = self._load_disk_state()
+        self.disk_state_dirty = False
+
+    @classmethod
+    def for_repo(cls, root: Path) -> RenderCache:
+        return cls(root / CACHE_DIR)
+
+    def _load_disk_state(self) -> dict[str, list[Any]]:
+        try:
+            loaded = json.loads(self.disk_state_path.read_text(encoding="utf-8"))
+            return loaded if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def get(self, sourced: SourcedSpec) -> tuple[dict[str, str], list[str]] | None:
+        try:
+            entry = json.loads((self.directory / f"{spec_key(sourced)}.json").read_text(encoding="utf-8"))
+            return dict(entry["files"]), list(entry["argocd"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, sourced: SourcedSpec, rendered: tuple[dict[str, str], list[str]]) -> None:
+        files, argocd = rendered
+        text = json.dumps({"files": files, "argocd": argocd}, sort_keys=True)
+        atomic_write_text(self.directory / f"{spec_key(sourced)}.json", text)
+
+    def unchanged_on_disk(self, path: Path, expected: str) -> bool:
+        """True when `path` still is the file we last wrote or verified, with exactly `expected` in it."""
+        entry = self.disk_state.get(path.as_posix())
+        if entry is None:
+            return False
+        try:
+            stat = path.stat()
+        except OSError:
+            return False
+        size, mtime_ns, sha = entry
+        return bool(stat.st_size == size and stat.st_mtime_ns == mtime_ns and sha == _text_sha(expected))
+
+    def remember(self, path: Path, verified_text: str) -> None:
+        stat = path.stat()
+        self.disk_state[path.as_posix()] = [stat.st_size, stat.st_mtime_ns, _text_sha(verified_text)]
+        self.disk_state_dirty = True
+
+    def record_disk_state(self, root: Path, relative_paths: list[str]) -> None:
+        for relative in relative_paths:
+            path = root / relative
+            stat = path.stat()
+            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            self.disk_state[path.as_posix()] = [stat.st_size, stat.st_mtime_ns, sha]
+        self.disk_state_dirty = True
+
+    def save(self) -> None:
+        if self.disk_state_dirty:
+            atomic_write_text(self.disk_state_path, json.dumps(self.disk_state, sort_keys=True))
+            self.disk_state_dirty = False
+
+    @staticmethod
+    def prune_hint() -> str:
+        return f"delete {CACHE_DIR} to drop the cache; it is rebuilt on the next render"
+
+
+def cache_size_bytes(directory: Path) -> int:
+    return sum(entry.stat().st_size for entry in os.scandir(directory) if entry.is_file()) if directory.is_dir() else 0

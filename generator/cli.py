@@ -1,0 +1,82 @@
+"""`jukebox render` and `jukebox validate`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    render = subparsers.add_parser(
+        "render",
+        help="render specs/ into manifests/ (or one spec into any directory)",
+        description="Render every spec in specs/ into manifests/ and the root kustomization.yaml. "
+        "Output is deterministic; the old tree is replaced atomically.",
+    )
+    render.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
+    render.add_argument("--check", action="store_true", help="write nothing; exit 1 if manifests/ is stale")
+    render.add_argument("--spec", type=Path, help="render only this spec (needs --out)")
+    render.add_argument("--out", type=Path, help="directory to render --spec into")
+    render.add_argument("--no-cache", action="store_true", help="render every spec from scratch")
+    render.set_defaults(func=run_render)
+
+    validate = subparsers.add_parser(
+        "validate",
+        help="validate every generated object against its schema and build every Kustomize directory",
+        description="Core kinds: kubernetes-validate (strict). Custom resources: JSON schema from the CRDs "
+        "in --crds. Every Kustomize directory: `kubectl kustomize`.",
+    )
+    validate.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
+    validate.add_argument("--manifests", type=Path, help="manifests directory (default: ROOT/manifests)")
+    validate.add_argument("--crds", type=Path, help="directory of CRD YAML files (default: ../shared/crds if present)")
+    validate.add_argument("--kubernetes-version", default="1.33", help="Kubernetes schema version (default: 1.33)")
+    validate.set_defaults(func=run_validate)
+
+
+def run_render(args: argparse.Namespace) -> int:
+    from generator import repo
+    from jukebox.errors import InputError
+
+    if args.spec or args.out:
+        if not (args.spec and args.out):
+            raise InputError("--spec and --out go together: render one spec into one directory")
+        if args.check:
+            raise InputError("--check compares specs/ with manifests/; it does not take --spec/--out")
+        changed = repo.render_one(args.spec, args.out)
+        print(f"rendered {args.spec} into {args.out}: {len(changed)} file(s) changed")
+        return 0
+    if args.check:
+        return report_drift(repo.check_repo(args.root, use_cache=not args.no_cache))
+    changed = repo.render_repo(args.root, use_cache=not args.no_cache)
+    for path in changed:
+        print(f"  changed: {path}")
+    print(f"manifests are up to date ({len(changed)} file(s) changed)")
+    return 0
+
+
+def report_drift(drift: object) -> int:
+    from generator.repo import Drift
+
+    assert isinstance(drift, Drift)
+    if drift.clean:
+        print("render --check: manifests/ matches specs/")
+        return 0
+    for path in drift.stale:
+        print(f"stale:   {path}", file=sys.stderr)
+        print(drift.diffs[path], file=sys.stderr)
+    for path in drift.missing:
+        print(f"missing: {path}", file=sys.stderr)
+    for path in drift.extra:
+        print(f"extra:   {path} (not produced by any spec)", file=sys.stderr)
+    print("manifests/ is out of date: run `jukebox render` and commit the result", file=sys.stderr)
+    return 1
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from generator.validate import validate_tree
+
+    manifests = args.manifests or args.root / "manifests"
+    report = validate_tree(manifests, args.crds, args.kubernetes_version)
+    print(report.summary())
+    return 0 if report.ok else 1

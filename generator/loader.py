@@ -1,0 +1,177 @@
+"""Read a spec file into a validated `Spec`, reporting every problem at once with its path."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from generator.spec import Spec
+from jukebox.errors import InputError, Problem, SpecError
+
+_LoaderBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_LoaderBase):  # type: ignore[misc,valid-type]
+    """SafeLoader that refuses duplicate keys instead of silently keeping the last one."""
+
+
+def _construct_mapping(loader: Any, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    keys = [loader.construct_object(key, deep=deep) for key, _ in node.value]
+    for key, count in Counter(k for k in keys if isinstance(k, str)).items():
+        if count > 1:
+            mark = node.start_mark
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} in the mapping at line {mark.line + 1}", mark
+            )
+    return dict(yaml.SafeLoader.construct_mapping(loader, node, deep=deep))
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_StrictLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise SpecError(source, [Problem("", f"YAML syntax error at {where}{error.problem or error}")]) from None
+    except yaml.YAMLError as error:
+        raise SpecError(source, [Problem("", f"YAML error: {error}")]) from None
+
+
+def load_spec(path: Path) -> Spec:
+    """Parse and validate one spec file; raise `SpecError` listing every problem found."""
+    source = str(path)
+    if not path.is_file():
+        raise InputError(f"spec file not found: {path}")
+    data = parse_yaml(path.read_text(encoding="utf-8"), source)
+    if data is None:
+        raise SpecError(
+            source, [Problem("", "the file is empty; expected a mapping with apiVersion, kind, model, ...")]
+        )
+    if not isinstance(data, dict):
+        raise SpecError(source, [Problem("", f"the top level must be a mapping, not {type(data).__name__}")])
+    problems: list[Problem] = []
+    spec: Spec | None = None
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as error:
+        problems += [_problem_from_pydantic(e) for e in error.errors()]
+    problems += cross_field_problems(data)
+    if problems or spec is None:
+        raise SpecError(source, _sorted_unique(problems))
+    return spec
+
+
+def _sorted_unique(problems: list[Problem]) -> list[Problem]:
+    return sorted(set(problems), key=lambda p: (p.path, p.message))
+
+
+def _problem_from_pydantic(error: Any) -> Problem:
+    loc = tuple(error["loc"])
+    path = ".".join(str(part) for part in loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        hint = f"; allowed: {', '.join(allowed)}" if allowed else ""
+        return Problem(path, f"unknown field{hint}")
+    if kind == "missing":
+        return Problem(path, "required field is missing")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if kind.endswith("_type") or kind == "model_type":
+        message = f"{message} (got {type(error.get('input')).__name__} {error.get('input')!r})"
+    return Problem(path, message)
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """camelCase keys of the spec model at `loc`, for 'unknown field' messages."""
+    model: Any = Spec
+    for part in loc:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
+            if field is None:
+                return []
+            model = _model_in(field.annotation)
+        elif model == "dict-of-models":
+            return []
+        else:
+            return []
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return sorted(f.alias or n for n, f in model.model_fields.items())
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    for candidate in (annotation, *getattr(annotation, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def cross_field_problems(data: dict[str, Any]) -> list[Problem]:
+    """Rules spanning several fields, checked on the raw mapping so they are reported with field errors."""
+    return [
+        *_duplicate_namespaces(data),
+        *_storage_problems(data),
+        *_replica_problems(data),
+    ]
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _duplicate_namespaces(data: dict[str, Any]) -> list[Problem]:
+    owners: dict[str, str] = {}
+    problems = []
+    for env, settings in _mapping(data.get("environments")).items():
+        namespace = _mapping(settings).get("namespace")
+        if not isinstance(namespace, str):
+            continue
+        if namespace in owners:
+            problems.append(
+                Problem(
+                    f"environments.{env}.namespace",
+                    f"{namespace!r} is already used by environments.{owners[namespace]}",
+                )
+            )
+        owners.setdefault(namespace, env)
+    minio = _mapping(data.get("minio"))
+    minio_namespace = minio.get("namespace", "jukebox-minio")
+    if minio.get("enabled", True) and minio_namespace in owners:
+        problems.append(
+            Problem("minio.namespace", f"{minio_namespace!r} is already used by environments.{owners[minio_namespace]}")
+        )
+    return problems
+
+
+def _storage_problems(data: dict[str, Any]) -> list[Problem]:
+    minio = _mapping(data.get("minio"))
+    storage = _mapping(data.get("storage"))
+    enabled = minio.get("enabled", True)
+    if not enabled and not storage.get("endpoint"):
+        return [Problem("storage.endpoint", "required when minio.enabled is false (no in-cluster MinIO to default to)")]
+    bucket = storage.get("bucket", "models")
+    buckets = minio.get("buckets", ["models", "pipeline", "data", "data-cache"])
+    if enabled and isinstance(buckets, list) and bucket not in buckets:
+        return [Problem("storage.bucket", f"{bucket!r} must be one of minio.buckets ({', '.join(map(str, buckets))})")]
+    return []
+
+
+def _replica_problems(data: dict[str, Any]) -> list[Problem]:
+    serving = _mapping(data.get("serving"))
+    problems = []
+    for env, settings in _mapping(data.get("environments")).items():
+        overrides = _mapping(_mapping(settings).get("serving"))
+        replicas = _mapping(overrides.get("replicas") or serving.get("replicas"))
+        mode = overrides.get("deploymentMode") or serving.get("deploymentMode", "RawDeployment")
+        if replicas.get("min", 1) == 0 and mode == "RawDeployment":
+            problems.append(
+                Problem(f"environments.{env}.serving.replicas.min", "0 needs deploymentMode Serverless (scale to zero)")
+            )
+    return problems

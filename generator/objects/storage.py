@@ -1,0 +1,177 @@
+"""The model store: MinIO (the lab's layout) in its own namespace, and the bucket Job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.names import MINIO_API_PORT, MINIO_ROOT_SECRET, MINIO_SERVICE, MINIO_UI_PORT
+from generator.objects.common import (
+    WAVE_BUCKET_JOB,
+    WAVE_NAMESPACE,
+    WAVE_STORAGE,
+    Manifest,
+    resources,
+    restricted_container_security,
+    restricted_pod_security,
+    wave,
+)
+from generator.spec import Spec
+
+MINIO_LABELS = {"app.kubernetes.io/name": "minio", "app.kubernetes.io/component": "object-store"}
+BUCKET_JOB = "create-buckets"
+PVC_NAME = "minio-data"
+# The Job waits for MinIO, then creates each bucket in $BUCKETS; safe to re-run.
+CREATE_BUCKETS_SCRIPT = """set -eu
+until mc alias set local "$MINIO_ENDPOINT" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" >/dev/null; do
+  echo "waiting for MinIO at $MINIO_ENDPOINT"; sleep 5
+done
+for bucket in $BUCKETS; do
+  mc mb --ignore-existing "local/$bucket"
+done
+"""
+
+
+def _root_credentials_env() -> list[dict[str, Any]]:
+    return [
+        {"name": key, "valueFrom": {"secretKeyRef": {"name": MINIO_ROOT_SECRET, "key": key}}}
+        for key in ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD")
+    ]
+
+
+def storage_namespace(spec: Spec, path: str) -> Manifest:
+    return Manifest(
+        path=path,
+        template="project/namespace.yaml.j2",
+        kind="Namespace",
+        name=spec.minio.namespace,
+        context={
+            "name": spec.minio.namespace,
+            "labels": {},
+            "annotations": {
+                **wave(WAVE_NAMESPACE),
+                "openshift.io/display-name": f"{spec.project.display_name} object storage",
+                "openshift.io/description": f"MinIO holding the model artifacts of {spec.model.name}",
+            },
+        },
+    )
+
+
+def persistentvolumeclaim(spec: Spec, path: str) -> Manifest:
+    return Manifest(
+        path=path,
+        template="storage/persistentvolumeclaim.yaml.j2",
+        kind="PersistentVolumeClaim",
+        name=PVC_NAME,
+        context={
+            "name": PVC_NAME,
+            "labels": MINIO_LABELS,
+            "annotations": wave(WAVE_STORAGE),
+            "size": spec.minio.storage_size,
+        },
+    )
+
+
+def _tcp_probe(port: str, period: int) -> dict[str, Any]:
+    return {"tcpSocket": {"port": port}, "initialDelaySeconds": 5, "periodSeconds": period, "timeoutSeconds": 2}
+
+
+def deployment(spec: Spec, path: str) -> Manifest:
+    return Manifest(
+        path=path,
+        template="storage/deployment.yaml.j2",
+        kind="Deployment",
+        name=MINIO_SERVICE,
+        context={
+            "name": MINIO_SERVICE,
+            "labels": MINIO_LABELS,
+            "annotations": wave(WAVE_STORAGE),
+            "selector": MINIO_LABELS,
+            "pod_labels": MINIO_LABELS,
+            "pod_security": restricted_pod_security(),
+            "image": spec.minio.image,
+            "args": ["server", "/data", "--console-address", f":{MINIO_UI_PORT}"],
+            "env": [*_root_credentials_env(), {"name": "HOME", "value": "/tmp"}],
+            "ports": [
+                {"name": "api", "containerPort": MINIO_API_PORT, "protocol": "TCP"},
+                {"name": "ui", "containerPort": MINIO_UI_PORT, "protocol": "TCP"},
+            ],
+            "liveness_probe": _tcp_probe("api", 20),
+            "readiness_probe": _tcp_probe("api", 10),
+            "resources": resources("200m", "512Mi", "1", "2Gi"),
+            "container_security": restricted_container_security(),
+            "volume_mounts": [{"name": "data", "mountPath": "/data"}, {"name": "tmp", "mountPath": "/tmp"}],
+            "volumes": [
+                {"name": "data", "persistentVolumeClaim": {"claimName": PVC_NAME}},
+                {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+            ],
+        },
+    )
+
+
+def service(spec: Spec, path: str) -> Manifest:
+    return Manifest(
+        path=path,
+        template="storage/service.yaml.j2",
+        kind="Service",
+        name=MINIO_SERVICE,
+        context={
+            "name": MINIO_SERVICE,
+            "labels": MINIO_LABELS,
+            "annotations": wave(WAVE_STORAGE),
+            "selector": MINIO_LABELS,
+            "api_port": MINIO_API_PORT,
+            "ui_port": MINIO_UI_PORT,
+        },
+    )
+
+
+def route(spec: Spec, path: str, name: str, target_port: str) -> Manifest:
+    return Manifest(
+        path=path,
+        template="storage/route.yaml.j2",
+        kind="Route",
+        name=name,
+        context={
+            "name": name,
+            "labels": MINIO_LABELS,
+            "annotations": wave(WAVE_STORAGE),
+            "service": MINIO_SERVICE,
+            "target_port": target_port,
+        },
+    )
+
+
+def bucket_job(spec: Spec, path: str) -> Manifest:
+    job_labels = {"app.kubernetes.io/name": BUCKET_JOB, "app.kubernetes.io/component": "object-store-setup"}
+    return Manifest(
+        path=path,
+        template="storage/job.yaml.j2",
+        kind="Job",
+        name=BUCKET_JOB,
+        context={
+            "name": BUCKET_JOB,
+            "labels": job_labels,
+            "annotations": wave(
+                WAVE_BUCKET_JOB,
+                **{
+                    "argocd.argoproj.io/hook": "Sync",
+                    "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+                },
+            ),
+            "backoff_limit": 6,
+            "pod_labels": job_labels,
+            "pod_security": restricted_pod_security(),
+            "image": spec.minio.image,
+            "command": ["/bin/sh", "-c", CREATE_BUCKETS_SCRIPT],
+            "env": [
+                *_root_credentials_env(),
+                {"name": "MINIO_ENDPOINT", "value": f"http://{MINIO_SERVICE}:{MINIO_API_PORT}"},
+                {"name": "BUCKETS", "value": " ".join(spec.minio.buckets)},
+                {"name": "MC_CONFIG_DIR", "value": "/tmp/mc"},
+            ],
+            "resources": resources("50m", "64Mi", "500m", "256Mi"),
+            "container_security": restricted_container_security(),
+            "volume_mounts": [{"name": "tmp", "mountPath": "/tmp"}],
+            "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+        },
+    )

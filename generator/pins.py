@@ -1,0 +1,86 @@
+"""Pin files: which registered model version an environment deploys.
+
+One machine-written file per spec and environment, next to the spec:
+`specs/<spec-stem>.pins/<env>.yaml`. `jukebox release|pin|promote` write them (atomically);
+`jukebox render` reads them. People never edit them by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from jukebox.errors import Problem, SpecError
+from jukebox.fsutil import atomic_write_text
+
+PIN_HEADER = "# Written by `jukebox release|pin|promote`: do not edit by hand.\n"
+
+
+class _PinModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class RegistryIds(_PinModel):
+    """Ids the Model Registry assigned; they end up as labels on the InferenceService."""
+
+    name: str = Field(description="Model Registry instance name.")
+    registered_model_id: str
+    model_version_id: str
+    model_artifact_id: str
+
+
+class PinnedArtifact(_PinModel):
+    uri: str = Field(description="s3://<bucket>/<prefix>/<version>?endpoint=...&defaultRegion=...")
+    storage_key: str = Field(description="Name of the S3 connection Secret (InferenceService storage.key).")
+    storage_path: str = Field(description="Key prefix holding `1/model.onnx` (InferenceService storage.path).")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of model.onnx.")
+
+
+class Pin(_PinModel):
+    model: str = Field(description="Registered model name.")
+    environment: str
+    version: str = Field(description="Model version string in the registry.")
+    registry: RegistryIds
+    artifact: PinnedArtifact
+    metrics: dict[str, float] = Field(default_factory=dict, description="Metrics of the pinned version.")
+
+
+def pins_dir(spec_path: Path) -> Path:
+    return spec_path.with_name(f"{spec_path.stem}.pins")
+
+
+def pin_path(spec_path: Path, environment: str) -> Path:
+    return pins_dir(spec_path) / f"{environment}.yaml"
+
+
+def read_pin(spec_path: Path, environment: str) -> Pin | None:
+    """The environment's pin, or None when nothing is pinned yet."""
+    path = pin_path(spec_path, environment)
+    if not path.exists():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Pin.model_validate(data)
+    except yaml.YAMLError as error:
+        raise SpecError(str(path), [Problem("", f"not valid YAML: {error}")]) from error
+    except ValidationError as error:
+        problems = [Problem(".".join(str(p) for p in e["loc"]), e["msg"]) for e in error.errors()]
+        raise SpecError(str(path), problems) from error
+
+
+def pin_to_yaml(pin: Pin) -> str:
+    data = pin.model_dump(mode="json", by_alias=True)
+    return PIN_HEADER + yaml.safe_dump(data, sort_keys=True, default_flow_style=False)
+
+
+def write_pin(spec_path: Path, pin: Pin) -> Path:
+    path = pin_path(spec_path, pin.environment)
+    atomic_write_text(path, pin_to_yaml(pin))
+    return path
+
+
+def remove_pin(spec_path: Path, environment: str) -> None:
+    pin_path(spec_path, environment).unlink(missing_ok=True)

@@ -1,0 +1,195 @@
+"""The repository view: every spec in specs/ -> the whole manifests/ tree + the root kustomization.yaml."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.cache import RenderCache
+from generator.loader import load_spec
+from generator.render import SourcedSpec, load_pins, render_bootstrap, render_spec_files
+from jukebox.errors import InputError, JukeboxError, Problem, SpecError
+from jukebox.fsutil import atomic_write_text, staging_directory, swap_directory
+
+SPECS_DIR = "specs"
+MANIFESTS_DIR = "manifests"
+ROOT_KUSTOMIZATION = "kustomization.yaml"
+
+
+@dataclass
+class Tree:
+    """Expected output: files under manifests/ and the root kustomization text."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    root_kustomization: str = ""
+
+
+@dataclass(frozen=True)
+class Drift:
+    stale: list[str]
+    missing: list[str]
+    extra: list[str]
+    diffs: dict[str, str]
+
+    @property
+    def clean(self) -> bool:
+        return not (self.stale or self.missing or self.extra)
+
+    def changed_paths(self) -> list[str]:
+        return sorted(self.stale + self.missing + self.extra)
+
+
+def discover_specs(specs_dir: Path) -> list[Path]:
+    if not specs_dir.is_dir():
+        raise InputError(f"specs directory not found: {specs_dir}")
+    misnamed = sorted(p.name for p in specs_dir.glob("*.yml"))
+    if misnamed:
+        raise InputError(f"{specs_dir}: spec files must end in .yaml: {', '.join(misnamed)}")
+    return sorted(specs_dir.glob("*.yaml"))
+
+
+def load_sourced(paths: list[Path], root: Path) -> list[SourcedSpec]:
+    """Load every spec; report the problems of all of them together."""
+    loaded: list[SourcedSpec] = []
+    failures: list[str] = []
+    for path in paths:
+        try:
+            spec = load_spec(path)
+            loaded.append(SourcedSpec(path, _display(path, root), spec, load_pins(path, spec)))
+        except JukeboxError as error:
+            failures.append(str(error))
+    if failures:
+        raise InputError("\n".join(failures))
+    check_specs_apart(loaded)
+    return loaded
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def check_specs_apart(specs: list[SourcedSpec]) -> None:
+    """Two specs must not claim the same model directory, namespace or Argo CD project."""
+    owners: dict[tuple[str, str], str] = {}
+    problems: list[Problem] = []
+    for sourced in specs:
+        spec = sourced.spec
+        claims = [("model.name", spec.model.name), ("gitops.project", spec.gitops.project)]
+        claims += [(f"environments.{n}.namespace", e.namespace) for n, e in spec.environments.items()]
+        if spec.minio.enabled:
+            claims.append(("minio.namespace", spec.minio.namespace))
+        for field_path, value in claims:
+            key = ("namespace" if field_path.endswith("namespace") else field_path, value)
+            if key in owners and owners[key] != sourced.display_path:
+                problems.append(Problem(field_path, f"{value!r} is already used by {owners[key]}"))
+            owners.setdefault(key, sourced.display_path)
+        if problems:
+            raise SpecError(sourced.display_path, problems)
+
+
+def build_tree(specs: list[SourcedSpec], cache: RenderCache | None = None) -> Tree:
+    tree = Tree()
+    argocd_files: list[str] = []
+    for sourced in specs:
+        cached = cache.get(sourced) if cache else None
+        if cached is None:
+            cached = render_spec_files(sourced)
+            if cache:
+                cache.put(sourced, cached)
+        files, spec_argocd = cached
+        tree.files.update(files)
+        argocd_files += spec_argocd
+    argo_kustomization, tree.root_kustomization = render_bootstrap(argocd_files)
+    tree.files["argocd/kustomization.yaml"] = argo_kustomization
+    return tree
+
+
+def compare_tree(tree: Tree, root: Path, cache: RenderCache | None = None) -> Drift:
+    out = root / MANIFESTS_DIR
+    present = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} if out.is_dir() else set()
+    expected = {f"{MANIFESTS_DIR}/{path}": text for path, text in tree.files.items()}
+    expected[ROOT_KUSTOMIZATION] = tree.root_kustomization
+    present = {f"{MANIFESTS_DIR}/{path}" for path in present}
+    if (root / ROOT_KUSTOMIZATION).is_file():
+        present.add(ROOT_KUSTOMIZATION)
+    missing = sorted(set(expected) - present)
+    extra = sorted(present - set(expected))
+    stale: list[str] = []
+    diffs: dict[str, str] = {}
+    for path in sorted(set(expected) & present):
+        if cache and cache.unchanged_on_disk(root / path, expected[path]):
+            continue
+        actual = (root / path).read_text(encoding="utf-8", errors="replace")
+        if actual != expected[path]:
+            stale.append(path)
+            diffs[path] = _short_diff(path, actual, expected[path])
+        elif cache:
+            cache.remember(root / path, expected[path])
+    return Drift(stale, missing, extra, diffs)
+
+
+def _short_diff(path: str, actual: str, expected: str, limit: int = 20) -> str:
+    lines = list(
+        difflib.unified_diff(
+            actual.splitlines(), expected.splitlines(), f"{path} (on disk)", f"{path} (from specs)", lineterm="", n=1
+        )
+    )
+    shown = lines[:limit]
+    if len(lines) > limit:
+        shown.append(f"... {len(lines) - limit} more diff lines")
+    return "\n".join(shown)
+
+
+def write_tree(tree: Tree, root: Path, cache: RenderCache | None = None) -> None:
+    """Write manifests/ through a staging directory swapped over the old one; then the root file."""
+    out = root / MANIFESTS_DIR
+    staging = staging_directory(out)
+    try:
+        for path, text in tree.files.items():
+            target = staging / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8", newline="\n")
+        swap_directory(staging, out)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    atomic_write_text(root / ROOT_KUSTOMIZATION, tree.root_kustomization)
+    if cache:
+        cache.record_disk_state(root, [f"{MANIFESTS_DIR}/{p}" for p in tree.files] + [ROOT_KUSTOMIZATION])
+
+
+def render_repo(root: Path, use_cache: bool = True) -> list[str]:
+    """Render every spec of the repo into manifests/; return the paths that changed (empty: no write)."""
+    cache = RenderCache.for_repo(root) if use_cache else None
+    specs = load_sourced(discover_specs(root / SPECS_DIR), root)
+    tree = build_tree(specs, cache)
+    drift = compare_tree(tree, root, cache)
+    if not drift.clean:
+        write_tree(tree, root, cache)
+    if cache:
+        cache.save()
+    return drift.changed_paths()
+
+
+def check_repo(root: Path, use_cache: bool = True) -> Drift:
+    cache = RenderCache.for_repo(root) if use_cache else None
+    specs = load_sourced(discover_specs(root / SPECS_DIR), root)
+    drift = compare_tree(build_tree(specs, cache), root, cache)
+    if cache:
+        cache.save()
+    return drift
+
+
+def render_one(spec_path: Path, out: Path) -> list[str]:
+    """Render a single spec into any directory (its own manifests/ + kustomization.yaml layout)."""
+    specs = load_sourced([spec_path], spec_path.parent.parent)
+    tree = build_tree(specs)
+    drift = compare_tree(tree, out)
+    write_tree(tree, out)
+    return drift.changed_paths()

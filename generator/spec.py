@@ -1,0 +1,257 @@
+"""The model spec: one YAML file per model in `specs/`, written by people.
+
+Every field is documented here; `docs/spec-reference.md` is generated from these models
+(`scripts/gen-spec-reference`). Keys are camelCase in YAML, like Kubernetes objects.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from training.params import TrainingParams
+
+SPEC_API_VERSION = "jukebox.rhoai-mlops.io/v1alpha1"
+SPEC_KIND = "ModelSpec"
+
+DEFAULT_OVMS_IMAGE = (
+    "quay.io/modh/openvino_model_server@sha256:6c7795279f9075bebfcd9aecbb4a4ce4177eec41fb3f3e1f1079ce6309b7ae45"
+)
+# RELEASE.2025-04-22T22-12-26Z; the image also ships `mc`, which the bucket Job uses.
+DEFAULT_MINIO_IMAGE = "quay.io/minio/minio@sha256:a1ea29fa28355559ef137d71fc570e508a214ec84ff8083e39bc5428980b015e"
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
+_QUANTITY_CPU = re.compile(r"^([0-9]+m|[0-9]+(\.[0-9]+)?)$")
+_QUANTITY_MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@._:-]{0,252}$")
+_METRIC = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# registry[:port]/path[:tag]@sha256:<64 hex>: the digest is required so a deploy is reproducible.
+_IMAGE = re.compile(
+    r"^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9]+([._-][a-z0-9]+)*)*(:[0-9]+)?"
+    r"(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[a-f0-9]{64}$"
+)
+_GIT_URL = re.compile(r"^(https://|ssh://|git@)[A-Za-z0-9@._:/~+-]+$")
+_FORBIDDEN_IN_TEXT = re.compile(r"[\x00-\x1f\x7f]|\{\{|\{%|\{#|\$\(")
+
+
+def _dns_label(value: str, max_length: int) -> str:
+    if len(value) > max_length:
+        raise ValueError(f"must be at most {max_length} characters (got {len(value)})")
+    if not _DNS_LABEL.match(value):
+        raise ValueError(
+            "must be a Kubernetes name: lowercase letters, digits and '-', starting and ending "
+            f"with a letter or digit (got {value!r})"
+        )
+    return value
+
+
+def _name(value: str) -> str:
+    return _dns_label(value, 63)
+
+
+def _model_name(value: str) -> str:
+    # The Route host is `<isvc>-<namespace>.<domain>`; 45 leaves room for the namespace in a label.
+    return _dns_label(value, 45)
+
+
+def _matches(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"must be {what} (got {value!r})")
+        return value
+
+    return AfterValidator(check)
+
+
+def _plain_text(max_length: int) -> AfterValidator:
+    def check(value: str) -> str:
+        if len(value) > max_length:
+            raise ValueError(f"must be at most {max_length} characters (got {len(value)})")
+        if _FORBIDDEN_IN_TEXT.search(value):
+            raise ValueError("must be one line of plain text: no control characters, '{{', '{%' or '$('")
+        return value
+
+    return AfterValidator(check)
+
+
+KubeName = Annotated[str, AfterValidator(_name)]
+ModelName = Annotated[str, AfterValidator(_model_name)]
+DisplayName = Annotated[str, Field(min_length=1), _plain_text(253)]
+Description = Annotated[str, _plain_text(1024)]
+Image = Annotated[str, _matches(_IMAGE, "an image reference pinned by digest: registry/repo[:tag]@sha256:<64 hex>")]
+BucketName = Annotated[str, _matches(_BUCKET, "an S3 bucket name: 3-63 lowercase letters, digits, '.', '-'")]
+CpuQuantity = Annotated[str, _matches(_QUANTITY_CPU, "a CPU quantity such as '1', '500m' or '2.5'")]
+MemoryQuantity = Annotated[str, _matches(_QUANTITY_MEMORY, "a memory quantity such as '4Gi' or '512Mi'")]
+UserName = Annotated[str, _matches(_USER, "an OpenShift user or group name")]
+
+Size = Literal["Small", "Medium", "Large"]
+DeploymentMode = Literal["RawDeployment", "Serverless"]
+
+
+class SpecModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True, strict=True)
+
+
+class Model(SpecModel):
+    name: ModelName = Field(
+        description="Model name: the registered model, the InferenceService, the ServingRuntime and the "
+        "S3 key prefix default."
+    )
+    display_name: DisplayName = Field(description="Human name shown in the OpenShift AI dashboard.")
+    description: Description = Field("", description="What the model predicts.")
+
+
+class Project(SpecModel):
+    display_name: DisplayName = Field(description="Data Science Project display name (`openshift.io/display-name`).")
+    description: Description = Field("", description="Project description (`openshift.io/description`).")
+    users: list[UserName] = Field(
+        default_factory=list, description="Users bound to ClusterRole `admin` in every environment namespace."
+    )
+    groups: list[UserName] = Field(
+        default_factory=list, description="Groups bound to ClusterRole `admin` in every environment namespace."
+    )
+
+
+class Storage(SpecModel):
+    connection: KubeName = Field(
+        "models",
+        description="S3 connection name; its Secret is `aws-connection-<connection>` in each environment.",
+    )
+    bucket: BucketName = Field("models", description="Bucket that holds the model artifacts.")
+    prefix: Annotated[str, _matches(_PREFIX, "a key prefix such as 'jukebox' or 'team/jukebox' (no leading '/')")] = (
+        Field("jukebox", description="Key prefix: version `V` lives at `<prefix>/<V>/1/model.onnx`.")
+    )
+    region: Annotated[str, _matches(re.compile(r"^[a-z0-9-]{1,32}$"), "an S3 region such as 'us-east-1'")] = Field(
+        "us-east-1", description="S3 region (`AWS_DEFAULT_REGION`)."
+    )
+    endpoint: (
+        Annotated[str, _matches(re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?/?$"), "an http(s) URL")] | None
+    ) = Field(
+        None,
+        description="S3 endpoint the cluster uses. Default: the in-cluster MinIO Service when `minio.enabled`.",
+    )
+
+
+class Registry(SpecModel):
+    name: KubeName = Field(
+        "jukebox-registry", description="ModelRegistry instance name (`modelregistry.opendatahub.io/name`)."
+    )
+    namespace: KubeName = Field("rhoai-model-registries", description="Namespace of the ModelRegistry instance.")
+
+
+class Runtime(SpecModel):
+    image: Image = Field(DEFAULT_OVMS_IMAGE, description="OpenVINO Model Server image, pinned by digest.")
+    f32_precision: bool = Field(
+        True,
+        description="Pass INFERENCE_PRECISION_HINT=f32 so outputs match onnxruntime within 1e-4 (CPUs with AMX "
+        "default to bf16).",
+    )
+
+
+class ResourceAmounts(SpecModel):
+    cpu: CpuQuantity
+    memory: MemoryQuantity
+
+
+class Resources(SpecModel):
+    requests: ResourceAmounts
+    limits: ResourceAmounts
+
+
+class Replicas(SpecModel):
+    min: int = Field(1, ge=0, description="minReplicas (0 only with Serverless).")
+    max: int = Field(1, ge=1, description="maxReplicas.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Replicas:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) must be ≤ max ({self.max})")
+        return self
+
+
+class Serving(SpecModel):
+    runtime: Runtime = Field(default_factory=Runtime)
+    deployment_mode: DeploymentMode = Field("RawDeployment", description="KServe deployment mode.")
+    size: Size = Field("Small", description="Dashboard model server size; ignored when `resources` is set.")
+    resources: Resources | None = Field(None, description="Explicit requests/limits instead of `size`.")
+    replicas: Replicas = Field(default_factory=Replicas)
+    external_route: bool = Field(True, description="Expose the model outside the cluster (a Route).")
+    token_auth: bool = Field(False, description="Require a bearer token (`security.opendatahub.io/enable-auth`).")
+
+
+class ServingOverrides(SpecModel):
+    """Per-environment overrides of `serving`; unset fields inherit."""
+
+    runtime: Runtime | None = None
+    deployment_mode: DeploymentMode | None = None
+    size: Size | None = None
+    resources: Resources | None = None
+    replicas: Replicas | None = None
+    external_route: bool | None = None
+    token_auth: bool | None = None
+
+
+class Minio(SpecModel):
+    enabled: bool = Field(True, description="Deploy MinIO (the lab's object store) for this model.")
+    namespace: KubeName = Field("jukebox-minio", description="Namespace MinIO runs in, shared by all environments.")
+    image: Image = Field(DEFAULT_MINIO_IMAGE, description="MinIO image pinned by digest (must ship `mc`).")
+    storage_size: MemoryQuantity = Field("20Gi", description="PersistentVolumeClaim size.")
+    buckets: list[BucketName] = Field(
+        default_factory=lambda: ["models", "pipeline", "data", "data-cache"],
+        min_length=1,
+        description="Buckets the bucket Job creates.",
+    )
+
+    @model_validator(mode="after")
+    def _unique_buckets(self) -> Minio:
+        duplicates = sorted({b for b in self.buckets if self.buckets.count(b) > 1})
+        if duplicates:
+            raise ValueError(f"buckets must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+
+class Environment(SpecModel):
+    namespace: KubeName = Field(description="Namespace (Data Science Project) of this environment.")
+    serving: ServingOverrides = Field(default_factory=ServingOverrides, description="Overrides of `serving`.")
+
+
+class GitOps(SpecModel):
+    repo_url: Annotated[str, _matches(_GIT_URL, "a git URL (https://..., ssh://... or git@host:path)")] = Field(
+        alias="repoURL", description="Git repository Argo CD syncs from (Application spec.source.repoURL)."
+    )
+    target_revision: Annotated[str, _matches(re.compile(r"^[A-Za-z0-9._/-]{1,255}$"), "a branch, tag or commit")] = (
+        Field("main", description="Branch, tag or commit.")
+    )
+    argocd_namespace: KubeName = Field("openshift-gitops", description="Namespace Argo CD runs in.")
+    project: KubeName = Field(description="Argo CD AppProject name.")
+    destination_server: Annotated[str, _matches(re.compile(r"^https://[A-Za-z0-9.:-]+$"), "an https URL")] = Field(
+        "https://kubernetes.default.svc", description="Cluster API server Argo CD deploys to."
+    )
+
+
+class ReleaseGate(SpecModel):
+    primary_metric: Annotated[str, _matches(_METRIC, "a metrics.json key such as 'accuracy'")] = Field(
+        "accuracy", description="Metric compared between a new release and the pinned one."
+    )
+    rule: Literal["higher-is-better", "lower-is-better"] = Field("higher-is-better")
+    tolerance: float = Field(0.0, ge=0, description="How much worse a release may be and still be pinned.")
+
+
+class Spec(SpecModel):
+    api_version: Literal["jukebox.rhoai-mlops.io/v1alpha1"] = Field(description="Spec schema version.")
+    kind: Literal["ModelSpec"]
+    model: Model
+    project: Project
+    storage: Storage = Field(default_factory=Storage)
+    registry: Registry = Field(default_factory=Registry)
+    serving: Serving = Field(default_factory=Serving)
+    minio: Minio = Field(default_factory=Minio)
+    environments: dict[KubeName, Environment] = Field(min_length=1, description="Environments by name.")
+    gitops: GitOps
+    training: TrainingParams = Field(default_factory=TrainingParams)
+    release: ReleaseGate = Field(default_factory=ReleaseGate)
