@@ -25,6 +25,9 @@ FEATURES: tuple[str, ...] = (
 )
 OUTPUT = "output"
 LABELS_FILE = "labels.json"
+DEFAULT_MODEL_NAME = "jukebox"  # the lab's InferenceService name
+DEFAULT_HOST = "127.0.0.1"  # loopback only unless told otherwise
+DEFAULT_PORT = 8888  # the OVMS ServingRuntime's --rest_port
 LABELS_METADATA_KEY = "labels"
 
 
@@ -39,8 +42,7 @@ def find_version(model_dir: Path) -> tuple[int, Path]:
     ]
     if not versions:
         raise InputError(
-            f"--model {model_dir}: no <positive integer>/model.onnx inside "
-            f"(OVMS layout, e.g. {model_dir}/1/model.onnx)"
+            f"--model {model_dir}: no <positive integer>/model.onnx inside (OVMS layout, e.g. {model_dir}/1/model.onnx)"
         )
     return max(versions)
 

@@ -84,7 +84,4 @@ class Engine:
             tensor = self._tensor(np.ascontiguousarray(array), shared_memory=True)
             self.request.set_input_tensor(self._input_index[name], tensor)
         self.request.infer()
-        return {
-            spec.name: self.request.get_output_tensor(index).data.copy()
-            for index, spec in enumerate(self.outputs)
-        }
+        return {spec.name: self.request.get_output_tensor(index).data.copy() for index, spec in enumerate(self.outputs)}

@@ -39,13 +39,10 @@ def _field(tensor: dict[str, Any], key: str, kind: type | tuple[type, ...], wher
 
 def _check_shape(spec: TensorSpec, shape: list[Any]) -> None:
     if not all(isinstance(dim, int) and not isinstance(dim, bool) and dim > 0 for dim in shape):
-        raise _bad(
-            f"Invalid input shape - input {spec.name}: dimensions must be positive integers, got {shape}"
-        )
+        raise _bad(f"Invalid input shape - input {spec.name}: dimensions must be positive integers, got {shape}")
     if len(shape) != len(spec.shape):
         raise _bad(
-            f"Invalid number of shape dimensions - input {spec.name}; "
-            f"Expected: {list(spec.shape)}; Actual: {shape}"
+            f"Invalid number of shape dimensions - input {spec.name}; Expected: {list(spec.shape)}; Actual: {shape}"
         )
     if any(want not in (-1, got) for want, got in zip(spec.shape, shape, strict=True)):
         raise _bad(f"Invalid input shape - input {spec.name}; Expected: {list(spec.shape)}; Actual: {shape}")
@@ -55,18 +52,14 @@ def _to_array(spec: TensorSpec, tensor: dict[str, Any]) -> np.ndarray:
     where = f"input {spec.name}"
     datatype = _field(tensor, "datatype", str, where)
     if datatype != spec.datatype:
-        raise _bad(
-            f"Invalid input precision - input {spec.name}; Expected: {spec.datatype}; Actual: {datatype}"
-        )
+        raise _bad(f"Invalid input precision - input {spec.name}; Expected: {spec.datatype}; Actual: {datatype}")
     shape = _field(tensor, "shape", list, where)
     _check_shape(spec, shape)
     data = _field(tensor, "data", list, where)
     try:
         array = np.asarray(data)
     except ValueError:
-        raise _bad(
-            f"Could not parse input content - input {spec.name}: data is not a rectangular array"
-        ) from None
+        raise _bad(f"Could not parse input content - input {spec.name}: data is not a rectangular array") from None
     if array.dtype.kind not in _ACCEPTED_KINDS.get(datatype[:2], "iuf"):
         raise _bad(f"Could not parse input content - input {spec.name}: data must be {datatype} numbers")
     expected = math.prod(shape)

@@ -18,12 +18,10 @@ from typing import Any
 from aiohttp import web
 
 from jukebox import __version__
+from serving.contract import DEFAULT_HOST, DEFAULT_MODEL_NAME
 from serving.engine import Engine
 from serving.protocol import V2Error, infer_response, model_metadata, parse_infer_request, requested_outputs
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8888  # the OVMS ServingRuntime's --rest_port
-DEFAULT_MODEL_NAME = "jukebox"
 JSON = "application/json"
 _EMPTY = b"{}"
 
@@ -41,9 +39,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        body=json.dumps(body, separators=(",", ":")).encode(), status=status, content_type=JSON
-    )
+    return web.Response(body=json.dumps(body, separators=(",", ":")).encode(), status=status, content_type=JSON)
 
 
 @web.middleware
@@ -159,9 +155,7 @@ class BackgroundServer:
     `with BackgroundServer(engine) as server: requests.get(server.url + "/v2/health/ready")`
     """
 
-    def __init__(
-        self, engine: Engine, model_name: str = DEFAULT_MODEL_NAME, host: str = DEFAULT_HOST, port: int = 0
-    ):
+    def __init__(self, engine: Engine, model_name: str = DEFAULT_MODEL_NAME, host: str = DEFAULT_HOST, port: int = 0):
         self.app = create_app(engine, model_name)
         self.sock = bind(host, port)
         self.host, self.port = self.sock.getsockname()[:2]

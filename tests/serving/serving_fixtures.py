@@ -26,9 +26,7 @@ SCALES = {
 }  # fmt: skip
 
 
-def build_model(
-    model_dir: Path, labels: list[str] = LABELS, seed: int = 7, with_labels_file: bool = True
-) -> Path:
+def build_model(model_dir: Path, labels: list[str] = LABELS, seed: int = 7, with_labels_file: bool = True) -> Path:
     """Write `<model_dir>/1/model.onnx` (13 FP32 [-1,1] inputs, `output` [-1,n]) and labels.json."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper

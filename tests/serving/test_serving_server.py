@@ -86,10 +86,7 @@ def test_versioned_infer_route(http, server):
 def test_batch_rows_equal_single_requests(http, server):
     rows = [{f: 0.1 * (i + 1) * (j + 1) for j, f in enumerate(FEATURES)} for i in range(5)]
     batch = {
-        "inputs": [
-            {"name": f, "shape": [5, 1], "datatype": "FP32", "data": [row[f] for row in rows]}
-            for f in FEATURES
-        ]
+        "inputs": [{"name": f, "shape": [5, 1], "datatype": "FP32", "data": [row[f] for row in rows]} for f in FEATURES]
     }
     [output] = post(http, server, batch).json()["outputs"]
     assert output["shape"] == [5, len(LABELS)]

@@ -1,0 +1,156 @@
+"""`jukebox serve` (a local KServe v2 endpoint behaving like OVMS) and `jukebox predict` (ask one)."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from serving.contract import DEFAULT_HOST, DEFAULT_PORT
+from serving.contract import DEFAULT_MODEL_NAME as DEFAULT_MODEL
+
+
+def register(subparsers: Any) -> None:
+    _register_serve(subparsers)
+    _register_predict(subparsers)
+
+
+def _register_serve(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve a trained model locally over the KServe v2 REST API, answering like OVMS",
+        description="Serve <DIR>/<n>/model.onnx (newest n) with OpenVINO (f32) at /v2/models/NAME/infer.",
+    )
+    parser.add_argument("--model", required=True, metavar="DIR", help="model directory: DIR/1/model.onnx")
+    parser.add_argument("--name", default=DEFAULT_MODEL, help=f"model name in the URLs (default {DEFAULT_MODEL})")
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)")
+    parser.set_defaults(func=serve)
+
+
+def _register_predict(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="ask a v2 endpoint (OVMS or `jukebox serve`) which countries like a song",
+        description="Send song features to URL/v2/models/MODEL/infer and show the likely countries.",
+    )
+    parser.add_argument("--url", required=True, help="endpoint base URL, e.g. http://127.0.0.1:8888")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
+    auth = parser.add_mutually_exclusive_group()
+    auth.add_argument("--token", help="bearer token (InferenceService with token auth on)")
+    auth.add_argument("--token-file", metavar="F", help="file holding the bearer token (a ServiceAccount token)")
+    parser.add_argument("--insecure", action="store_true", help="do not verify the server's TLS certificate")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--song", metavar="NAME", help="a song name looked up in the song table")
+    source.add_argument("--features", nargs="+", metavar="K=V", help="all 13 features as name=value")
+    source.add_argument("--parquet", metavar="FILE", help="a parquet file with the 13 feature columns (batch)")
+    parser.add_argument("--songs", default=None, metavar="PATH|URL", help="song table (default: upstream lab's)")
+    parser.add_argument("--artist", help="with --song: keep the songs whose artists contain this")
+    parser.add_argument("--labels", metavar="PATH", help="labels.json, model.onnx or model dir (default: server)")
+    parser.add_argument("--top", type=int, default=5, metavar="K", help="countries to list (default 5)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--plot", metavar="FILE.png", help="write a bar chart over the countries")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per HTTP request (default 30)")
+    parser.set_defaults(func=predict)
+
+
+def _check_host(host: str) -> None:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return
+    if not address.is_loopback:
+        print(f"warning: --host {host} exposes the server beyond this machine", file=sys.stderr)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from jukebox.errors import InputError
+    from serving.engine import Engine
+    from serving.server import bind, create_app, run
+
+    if not args.name or "/" in args.name:
+        raise InputError(f"--name {args.name!r}: must be a non-empty name without '/'")
+    if not 0 <= args.port <= 65535:
+        raise InputError(f"--port {args.port}: must be 0..65535")
+    engine = Engine.from_dir(Path(args.model))
+    sock = bind(args.host, args.port)
+    _check_host(args.host)
+    host, port = sock.getsockname()[:2]
+    base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    print(f"serving {args.name} version {engine.version} ({engine.onnx_path}) with OpenVINO f32")
+    print(f"  POST {base}/v2/models/{args.name}/infer   (Ctrl-C to stop)", flush=True)
+    try:
+        run(create_app(engine, args.name), sock)
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    return 0
+
+
+def _rows(args: argparse.Namespace) -> Any:
+    from serving import songs
+
+    if args.features:
+        return songs.parse_features(args.features), "--features"
+    if args.parquet:
+        return songs.read_table(args.parquet, "--parquet"), "--parquet"
+    table = songs.read_table(args.songs or songs.DEFAULT_SONGS, "--songs")
+    return songs.find_song(table, args.song, args.artist), "--songs"
+
+
+def _labels(args: argparse.Namespace, client: Any, n_classes: int) -> list[str]:
+    from jukebox.errors import CheckFailed, InputError
+    from serving import contract
+
+    if args.labels:
+        path = Path(args.labels)
+        if path.is_dir():
+            labels = contract.load_labels(path, contract.find_version(path)[1])
+        elif path.suffix == ".onnx":
+            labels = contract.read_onnx_labels(path)
+        elif path.is_file():
+            labels = contract.parse_labels(path.read_text(encoding="utf-8"), f"--labels {path}")
+        else:
+            raise InputError(f"--labels {path}: no such file or directory (labels.json, model.onnx or model dir)")
+        if labels is None:
+            raise InputError(f"--labels {path}: no labels.json and no 'labels' ONNX metadata there")
+    else:
+        labels = client.labels()
+    if labels is None:
+        print("note: the server does not publish labels; pass --labels to name the countries", file=sys.stderr)
+        return [f"class_{i}" for i in range(n_classes)]
+    if len(labels) != n_classes:
+        raise CheckFailed(f"{len(labels)} labels but the model answers {n_classes} probabilities per row")
+    return labels
+
+
+def predict(args: argparse.Namespace) -> int:
+    from jukebox.errors import InputError
+    from serving import report, songs
+    from serving.client import V2Client, check_inputs, read_token
+
+    if args.top < 1:
+        raise InputError(f"--top {args.top}: must be at least 1")
+    token = read_token(args.token, args.token_file)
+    table, option = _rows(args)
+    columns = songs.feature_columns(table, option)
+    client = V2Client(args.url, args.model, token, verify=not args.insecure, timeout=args.timeout)
+    if args.insecure:
+        import urllib3
+
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    check_inputs(client.metadata(), args.url)
+    probabilities = client.infer(columns)
+    labels = _labels(args, client, probabilities.shape[1])
+    titles = songs.row_titles(table)
+    predictions = [report.Prediction(t, p) for t, p in zip(titles, probabilities, strict=True)]
+    if args.json:
+        print(json.dumps(report.as_json(predictions, labels, args.top), indent=2, ensure_ascii=False))
+    else:
+        print(report.table(predictions, labels, args.top))
+    if args.plot:
+        drawn = report.plot(predictions, labels, Path(args.plot))
+        print(f"wrote {args.plot} ({drawn} of {len(predictions)} row(s))", file=sys.stderr)
+    return 0
