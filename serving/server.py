@@ -104,9 +104,14 @@ async def infer(request: web.Request) -> web.Response:
     return _json(infer_response(served.name, served.engine.version, body, outputs, results))
 
 
-def create_app(engine: Engine, model_name: str = DEFAULT_MODEL_NAME) -> web.Application:
-    """The aiohttp application with OVMS's v2 routes (plus the /versions/{v}/ forms)."""
-    app = web.Application(middlewares=[_errors_as_json])
+def create_app(
+    engine: Engine, model_name: str = DEFAULT_MODEL_NAME, middlewares: tuple[Any, ...] = ()
+) -> web.Application:
+    """The aiohttp application with OVMS's v2 routes (plus the /versions/{v}/ forms).
+
+    `middlewares` run before the error handler (tests use one to imitate a token-auth proxy).
+    """
+    app = web.Application(middlewares=[*middlewares, _errors_as_json])
     app[_SERVED] = Served(model_name, engine)
     app.router.add_get("/v2", server_metadata)
     app.router.add_get("/v2/health/live", health)
@@ -155,8 +160,15 @@ class BackgroundServer:
     `with BackgroundServer(engine) as server: requests.get(server.url + "/v2/health/ready")`
     """
 
-    def __init__(self, engine: Engine, model_name: str = DEFAULT_MODEL_NAME, host: str = DEFAULT_HOST, port: int = 0):
-        self.app = create_app(engine, model_name)
+    def __init__(
+        self,
+        engine: Engine,
+        model_name: str = DEFAULT_MODEL_NAME,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        middlewares: tuple[Any, ...] = (),
+    ):
+        self.app = create_app(engine, model_name, middlewares)
         self.sock = bind(host, port)
         self.host, self.port = self.sock.getsockname()[:2]
         self.loop = asyncio.new_event_loop()
