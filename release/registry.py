@@ -274,9 +274,7 @@ class Registry:
         return entry
 
 
-def _to_version(
-    model: str, rm_id: str, mv: ModelVersion, artifact: ModelArtifact | None
-) -> RegisteredVersion:
+def _to_version(model: str, rm_id: str, mv: ModelVersion, artifact: ModelArtifact | None) -> RegisteredVersion:
     state = getattr(mv.state, "value", mv.state)
     return RegisteredVersion(
         model=model,

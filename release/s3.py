@@ -60,8 +60,7 @@ class S3Settings:
         access_key, secret_key = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
         if not access_key or not secret_key:
             raise InputError(
-                f"S3 endpoint {endpoint} is configured but AWS_ACCESS_KEY_ID / "
-                "AWS_SECRET_ACCESS_KEY are not set"
+                f"S3 endpoint {endpoint} is configured but AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are not set"
             )
         return cls(
             endpoint=endpoint.rstrip("/"),
@@ -239,8 +238,7 @@ class S3Store:
             existing = self._head_sha(key)
         if existing != sha:
             raise CheckFailed(
-                f"{self.url(key)} exists with sha256 {existing}, expected {sha}; "
-                "published versions are immutable"
+                f"{self.url(key)} exists with sha256 {existing}, expected {sha}; published versions are immutable"
             )
         return False
 

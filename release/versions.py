@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from jukebox.errors import InputError
 
@@ -48,3 +50,44 @@ def next_patch(versions: Iterable[str]) -> str:
         return FIRST_VERSION
     major, minor, patch = semver_key(top) or (0, 0, 0)
     return f"{major}.{minor}.{patch + 1}"
+
+
+def version_rows(entries: Iterable[Any], pinned: Mapping[str, str], primary_metric: str) -> list[dict[str, Any]]:
+    """One row per registered version (newest first): metrics, sha256 and the environments pinning it.
+
+    `entries` are `release.registry.RegisteredVersion`s; `pinned` maps environment -> pinned version.
+    """
+    rows = []
+    for entry in sorted(entries, key=lambda e: sort_key(e.version), reverse=True):
+        rows.append(
+            {
+                "version": entry.version,
+                "state": entry.state,
+                "primaryMetric": primary_metric,
+                "metrics": entry.metrics,
+                "sha256": entry.sha256,
+                "modelVersionId": entry.model_version_id,
+                "created": _iso(entry.created_ms),
+                "pinnedIn": sorted(env for env, version in pinned.items() if version == entry.version),
+            }
+        )
+    return rows
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """A plain-text table of `version_rows`."""
+    header = ["VERSION", "STATE", "METRIC", "SHA256", "CREATED", "PINNED IN"]
+    lines = [header]
+    for row in rows:
+        value = row["metrics"].get(row["primaryMetric"])
+        metric = f"{row['primaryMetric']}={value:.4f}" if value is not None else "-"
+        pins = ", ".join(row["pinnedIn"]) or "-"
+        lines.append([row["version"], row["state"], metric, row["sha256"][:12] or "-", row["created"], pins])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines)
+
+
+def _iso(millis: int) -> str:
+    if not millis:
+        return "-"
+    return datetime.fromtimestamp(millis / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")

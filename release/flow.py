@@ -1,0 +1,482 @@
+"""The release flow: train -> publish (S3) -> register (Model Registry) -> gate -> pin -> render.
+
+Each step is safe to rerun: publishing and registering are idempotent for the same bytes, the pin
+file is written only after both succeeded, and pin files and manifests are written atomically.
+So a failure leaves the pin (and the manifests) unchanged and a rerun completes the release.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator.loader import load_spec
+from generator.names import artifact_uri, s3_connection_secret_name, version_storage_path
+from generator.pins import Pin, pin_path, read_pin, write_pin
+from generator.spec import Spec
+from jukebox.errors import CheckFailed, InputError, QualityGateRefused
+from release.pinning import describe_pin_change, make_pin, quality_gate, repo_root, ship_commands
+from release.registry import RegisteredVersion, Registration, Registry, RegistrySettings, connect
+from release.s3 import ModelFiles, S3Settings, S3Store, scan_model_dir
+from release.versions import check_version, next_patch
+
+Out = Callable[[str], None]
+MAX_VERSION_SKIPS = 100
+
+
+@dataclass(frozen=True)
+class Connection:
+    """S3 and registry options; unset values come from the environment, then the local services."""
+
+    s3_endpoint: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str | None = None
+    registry_url: str | None = None
+    registry_token_file: str | None = None
+    insecure: bool = False
+    ca_file: str | None = None
+
+
+@dataclass
+class Services:
+    s3: S3Store
+    registry: Registry
+    notes: list[str] = field(default_factory=list)
+
+
+def connect_services(spec: Spec, options: Connection, env: Mapping[str, str] | None = None) -> Services:
+    """Resolve S3 and the registry; whatever is not configured falls back to the local services."""
+    env = os.environ if env is None else env
+    s3_settings = S3Settings.from_env(
+        env,
+        endpoint=options.s3_endpoint,
+        bucket=options.s3_bucket,
+        region=options.s3_region,
+        default_bucket=spec.storage.bucket,
+        default_region=spec.storage.region,
+    )
+    registry_settings = RegistrySettings.from_env(
+        env,
+        url=options.registry_url,
+        token_file=options.registry_token_file,
+        insecure=options.insecure,
+        ca_file=options.ca_file,
+    )
+    notes: list[str] = []
+    if s3_settings is None or registry_settings is None:
+        s3_settings, registry_settings = _local_fallback(spec, s3_settings, registry_settings, env, notes)
+    registry = Registry(connect(registry_settings), registry_settings)
+    return Services(S3Store(s3_settings), registry, notes)
+
+
+def _local_fallback(
+    spec: Spec,
+    s3_settings: S3Settings | None,
+    registry_settings: RegistrySettings | None,
+    env: Mapping[str, str],
+    notes: list[str],
+) -> tuple[S3Settings, RegistrySettings]:
+    """Nothing configured: start (or reuse) the embedded local S3 and registry."""
+    from release.local import ensure_local_services
+
+    local = ensure_local_services(buckets=(spec.storage.bucket,))
+    if s3_settings is None:
+        s3_settings = S3Settings(
+            local.s3_endpoint, local.access_key, local.secret_key, spec.storage.bucket, local.region
+        )
+        notes.append(f"S3: local services at {local.s3_endpoint} (AWS_S3_ENDPOINT is not set)")
+    if registry_settings is None:
+        author = env.get("JUKEBOX_REGISTRY_AUTHOR") or "jukebox"
+        registry_settings = RegistrySettings(local.registry_url, token=local.registry_token, author=author)
+        notes.append(f"registry: local services at {local.registry_url} (JUKEBOX_REGISTRY_URL is not set)")
+    return s3_settings, registry_settings
+
+
+# -- model directory --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    metrics: dict[str, float]
+    parameters: dict[str, Any]
+    data_fingerprint: str
+
+
+def read_model_info(model_dir: Path) -> ModelInfo:
+    """Metrics, parameters and data fingerprint from the model directory's metrics.json."""
+    path = model_dir / "metrics.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, json.JSONDecodeError) as error:
+        raise InputError(f"{path}: not readable JSON: {error}") from None
+    if not isinstance(data, dict):
+        data = {}
+    nested = data.get("metrics")
+    raw: dict[str, Any] = nested if isinstance(nested, dict) else data
+    metrics = {k: float(v) for k, v in raw.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    params: dict[str, Any] = next((data[k] for k in ("params", "parameters") if isinstance(data.get(k), dict)), {})
+    return ModelInfo(metrics, dict(params), _fingerprint(data))
+
+
+def _fingerprint(data: dict[str, Any]) -> str:
+    nested = data.get("data")
+    for holder in (data, nested if isinstance(nested, dict) else {}):
+        for key in ("data_fingerprint", "dataFingerprint", "fingerprint"):
+            if isinstance(holder.get(key), str):
+                return str(holder[key])
+    return "unknown"
+
+
+def train_model(spec: Spec, data: str, out_dir: Path) -> Path:
+    """Train with `training.train` into `out_dir` (OVMS layout); returns the model directory."""
+    try:
+        from training import train
+    except ImportError as error:
+        raise InputError(f"training is not available ({error}); pass --model DIR instead of --data") from None
+    result = train(data=data, params=spec.training, output_dir=out_dir)
+    return Path(getattr(result, "model_dir", out_dir))
+
+
+def git_commit(root: Path) -> str:
+    """HEAD of the repo holding the spec (`-dirty` when the work tree has changes), or 'unknown'."""
+    try:
+        head = _git(root, "rev-parse", "HEAD")
+        dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}-dirty" if dirty else head
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30, check=True)
+    return done.stdout.strip()
+
+
+def render_manifests(root: Path, out: Out) -> list[str] | None:
+    """Render every spec's manifests (they read the pins); None when the generator cannot render yet."""
+    render_repo = _render_function()
+    if render_repo is None:
+        out("note: the generator's render_repo is not available: manifests not rendered (run `jukebox render`)")
+        return None
+    changed = list(render_repo(root))
+    out(f"rendered manifests: {len(changed)} file(s) changed" + "".join(f"\n  {p}" for p in changed))
+    return changed
+
+
+def _render_function() -> Callable[[Path], list[str]] | None:
+    """`generator.render.render_repo` (the agreed interface), else `generator.repo.render_repo`."""
+    import importlib
+
+    for module_name in ("generator.render", "generator.repo"):
+        try:
+            function = getattr(importlib.import_module(module_name), "render_repo", None)
+        except ImportError:
+            continue
+        if callable(function):
+            return function
+    return None
+
+
+# -- release ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReleaseRequest:
+    spec_path: Path
+    environment: str = "dev"
+    data: str | None = None
+    model_dir: Path | None = None
+    version: str | None = None
+    force: bool = False
+    dry_run: bool = False
+    connection: Connection = Connection()
+
+
+@dataclass
+class ReleaseOutcome:
+    version: str = ""
+    sha256: str = ""
+    published: bool = False
+    registered: bool = False
+    pinned: bool = False
+    rendered: list[str] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = time.perf_counter() - start
+
+
+def load_for_env(spec_path: Path, environment: str) -> Spec:
+    spec = load_spec(spec_path)
+    if environment not in spec.environments:
+        raise InputError(f"unknown environment {environment!r}; {spec_path} defines: {', '.join(spec.environments)}")
+    return spec
+
+
+def release(request: ReleaseRequest, out: Out = print) -> ReleaseOutcome:
+    """Train if needed, publish, register, gate, pin and render; see the module docstring."""
+    if (request.data is None) == (request.model_dir is None):
+        raise InputError("give exactly one of --data SOURCE (train) or --model DIR (a trained model)")
+    spec = load_for_env(request.spec_path, request.environment)
+    outcome = ReleaseOutcome()
+    trained_dir: Path | None = None
+    try:
+        with _timed(outcome.timings, "train"):
+            model_dir, trained_dir = _model_dir(spec, request, out)
+        _release_model(spec, request, model_dir, outcome, out)
+    except BaseException:
+        if trained_dir is not None:
+            out(f"the trained model is kept in {trained_dir}; rerun with --model {trained_dir} to skip training")
+            trained_dir = None
+        raise
+    finally:
+        if trained_dir is not None:
+            shutil.rmtree(trained_dir, ignore_errors=True)
+    return outcome
+
+
+def _model_dir(spec: Spec, request: ReleaseRequest, out: Out) -> tuple[Path, Path | None]:
+    if request.model_dir is not None:
+        return request.model_dir, None
+    assert request.data is not None
+    work = Path(tempfile.mkdtemp(prefix=f"jukebox-{spec.model.name}-"))
+    out(f"training on {request.data} ...")
+    return train_model(spec, request.data, work / "model"), work
+
+
+def _release_model(spec: Spec, request: ReleaseRequest, model_dir: Path, outcome: ReleaseOutcome, out: Out) -> None:
+    model = scan_model_dir(model_dir)
+    info = read_model_info(model_dir)
+    services = connect_services(spec, request.connection)
+    for note in services.notes:
+        out(note)
+    version = _choose_version(spec, services, model, request.version, out)
+    outcome.version, outcome.sha256 = version, model.sha256
+    registration = _registration(spec, services.s3, version, model, info, repo_root(request.spec_path))
+    if request.dry_run:
+        _dry_run_release(spec, request, services, registration, info, out)
+        return
+    with _timed(outcome.timings, "publish"):
+        published = services.s3.publish(model, registration.storage_path)
+    outcome.published = not published.unchanged
+    out(_publish_message(services.s3, published.storage_path, published.unchanged, model.sha256))
+    with _timed(outcome.timings, "register"):
+        entry, created = services.registry.register(registration)
+    outcome.registered = created
+    out(_register_message(entry, created, services.registry.url))
+    _gate_and_pin(spec, request, entry, outcome, out)
+
+
+def _choose_version(spec: Spec, services: Services, model: ModelFiles, version: str | None, out: Out) -> str:
+    """The requested version, or: a registered version with these bytes, or the next free patch."""
+    if version is not None:
+        return check_version(version)
+    registered = services.registry.list(spec.model.name)
+    same = [v for v in registered if v.sha256 == model.sha256]
+    if same:
+        out(f"this model (sha256 {model.sha256[:12]}...) is already registered as {same[-1].version}: reusing it")
+        return same[-1].version
+    candidate = next_patch(v.version for v in registered)
+    for _ in range(MAX_VERSION_SKIPS):
+        try:
+            services.s3.plan(model, version_storage_path(spec, candidate))
+            return candidate
+        except CheckFailed:
+            out(f"note: {candidate} is taken in S3 by another (unregistered) upload; trying the next patch")
+            candidate = next_patch([candidate])
+    raise CheckFailed(f"no free version found after {MAX_VERSION_SKIPS} tries; pass --version")
+
+
+def _registration(
+    spec: Spec, s3: S3Store, version: str, model: ModelFiles, info: ModelInfo, root: Path
+) -> Registration:
+    storage_path = version_storage_path(spec, version)
+    settings = s3.settings
+    return Registration(
+        model=spec.model.name,
+        version=version,
+        uri=artifact_uri(settings.bucket, storage_path, settings.endpoint, settings.region),
+        storage_key=s3_connection_secret_name(spec),
+        storage_path=storage_path,
+        sha256=model.sha256,
+        metrics=info.metrics,
+        parameters=info.parameters or spec.training.model_dump(mode="json"),
+        data_fingerprint=info.data_fingerprint,
+        git_commit=git_commit(root),
+        description=spec.model.description,
+    )
+
+
+def _publish_message(s3: S3Store, storage_path: str, unchanged: bool, sha256: str) -> str:
+    verb = "already published (same bytes)" if unchanged else "published"
+    return f"{verb}: {s3.url(storage_path)}/ (model.onnx sha256 {sha256})"
+
+
+def _register_message(entry: RegisteredVersion, created: bool, url: str) -> str:
+    verb = "registered" if created else "already registered (same sha256), reused"
+    return (
+        f"{verb}: {entry.model} {entry.version} in {url} (registered model {entry.registered_model_id}, "
+        f"version {entry.model_version_id}, artifact {entry.model_artifact_id})"
+    )
+
+
+def _gate_and_pin(
+    spec: Spec, request: ReleaseRequest, entry: RegisteredVersion, outcome: ReleaseOutcome, out: Out
+) -> None:
+    current = read_pin(request.spec_path, request.environment)
+    decision = quality_gate(spec.release, entry.metrics, current)
+    if not decision.passed and not request.force:
+        raise QualityGateRefused(
+            f"{decision.message}. {entry.model} {entry.version} is registered (recorded) but "
+            f"{request.environment} stays pinned to {current.version if current else 'nothing'}; "
+            "rerun with --force to pin it anyway"
+        )
+    out(decision.message + (" (overridden by --force)" if not decision.passed else ""))
+    with _timed(outcome.timings, "pin"):
+        outcome.pinned = _write_pin(spec, request.spec_path, request.environment, entry, out)
+    with _timed(outcome.timings, "render"):
+        outcome.rendered = render_manifests(repo_root(request.spec_path), out)
+    _print_ship(request.spec_path, f"release {entry.model} {entry.version} to {request.environment}", out)
+
+
+def _write_pin(spec: Spec, spec_path: Path, environment: str, entry: RegisteredVersion, out: Out) -> bool:
+    new = make_pin(spec, environment, entry)
+    old = read_pin(spec_path, environment)
+    out(describe_pin_change(old, new) + f" ({pin_path(spec_path, environment)})")
+    if old == new:
+        return False
+    write_pin(spec_path, new)
+    return True
+
+
+def _print_ship(spec_path: Path, message: str, out: Out) -> None:
+    out("to ship it:\n" + "\n".join(f"  {line}" for line in ship_commands(spec_path, message)))
+
+
+def _dry_run_release(
+    spec: Spec, request: ReleaseRequest, services: Services, reg: Registration, info: ModelInfo, out: Out
+) -> None:
+    """Report what a release would do; reads S3 and the registry, writes nothing."""
+    model = scan_model_dir(request.model_dir) if request.model_dir else None
+    state = services.s3.plan(model, reg.storage_path) if model else "new"
+    existing = services.registry.get(reg.model, reg.version)
+    if existing is not None and existing.sha256 != reg.sha256:
+        raise CheckFailed(f"{reg.model} {reg.version} is already registered with sha256 {existing.sha256}")
+    where = f"{services.s3.url(reg.storage_path)}/"
+    out(f"dry run: {'already published' if state == 'same' else 'would publish'} {where} (sha256 {reg.sha256})")
+    out(f"dry run: would {'reuse' if existing else 'register'} {reg.model} {reg.version} in {services.registry.url}")
+    current = read_pin(request.spec_path, request.environment)
+    decision = quality_gate(spec.release, info.metrics, current)
+    out(f"dry run: {decision.message}")
+    if decision.passed or request.force:
+        before = current.version if current else "(nothing)"
+        out(f"dry run: would pin {request.environment}: {before} -> {reg.version} and render manifests")
+    out("dry run: nothing was written")
+
+
+# -- pin / promote ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PinRequest:
+    spec_path: Path
+    environment: str
+    version: str
+    dry_run: bool = False
+    connection: Connection = Connection()
+
+
+def pin(request: PinRequest, out: Out = print, verb: str = "pin") -> Pin:
+    """Pin an environment to a registered version after checking its registry entry and S3 bytes."""
+    spec = load_for_env(request.spec_path, request.environment)
+    services = connect_services(spec, request.connection)
+    for note in services.notes:
+        out(note)
+    entry = _verified_entry(spec, services, check_version(request.version), out)
+    new = make_pin(spec, request.environment, entry)
+    old = read_pin(request.spec_path, request.environment)
+    if request.dry_run:
+        out("dry run: would have " + describe_pin_change(old, new) + "; nothing was written")
+        return new
+    _write_pin(spec, request.spec_path, request.environment, entry, out)
+    render_manifests(repo_root(request.spec_path), out)
+    _print_ship(request.spec_path, f"{verb} {spec.model.name} {entry.version} in {request.environment}", out)
+    return new
+
+
+def _verified_entry(spec: Spec, services: Services, version: str, out: Out) -> RegisteredVersion:
+    entry = services.registry.get(spec.model.name, version)
+    if entry is None:
+        known = [v.version for v in services.registry.list(spec.model.name)]
+        raise InputError(
+            f"{spec.model.name} {version} is not registered in {services.registry.url}"
+            f"; registered: {', '.join(known) or 'none'}"
+        )
+    if not entry.model_artifact_id or not entry.storage_path:
+        raise CheckFailed(f"{spec.model.name} {version} has no model artifact: rerun its release to complete it")
+    if entry.state.upper() == "ARCHIVED":
+        out(f"warning: {spec.model.name} {version} is ARCHIVED in the registry")
+    store = _store_for(services.s3, entry.uri)
+    store.verify_model(entry.storage_path, entry.sha256)
+    out(f"checked: {store.url(entry.storage_path)}/1/model.onnx has the registered sha256 {entry.sha256}")
+    return entry
+
+
+def _store_for(s3: S3Store, uri: str) -> S3Store:
+    """The store holding `uri` (`s3://<bucket>/...`): the configured one, with the URI's bucket."""
+    bucket = uri.removeprefix("s3://").split("/", 1)[0] if uri.startswith("s3://") else s3.bucket
+    if bucket == s3.bucket:
+        return s3
+    return S3Store(dataclasses.replace(s3.settings, bucket=bucket))
+
+
+def promote(
+    spec_path: Path,
+    source: str,
+    target: str,
+    dry_run: bool = False,
+    connection: Connection = Connection(),
+    out: Out = print,
+) -> Pin:
+    """Pin `target` to the version `source` is pinned to (checked again against registry and S3)."""
+    load_for_env(spec_path, source)
+    load_for_env(spec_path, target)
+    pinned = read_pin(spec_path, source)
+    if pinned is None:
+        raise InputError(f"{source} has no pin to promote ({pin_path(spec_path, source)} does not exist)")
+    out(f"promoting {pinned.model} {pinned.version} from {source} to {target}")
+    request = PinRequest(spec_path, target, pinned.version, dry_run, connection)
+    return pin(request, out, verb=f"promote {source} ->")
+
+
+# -- versions ---------------------------------------------------------------------------------
+
+
+def list_versions(spec_path: Path, connection: Connection = Connection(), out: Out = print) -> list[dict[str, Any]]:
+    """Registered versions of the spec's model with their metrics and where each is pinned."""
+    from release.versions import version_rows
+
+    spec = load_spec(spec_path)
+    services = connect_services(spec, connection)
+    for note in services.notes:
+        out(note)
+    pins = {env: read_pin(spec_path, env) for env in spec.environments}
+    pinned = {env: p.version for env, p in pins.items() if p is not None}
+    entries = services.registry.list(spec.model.name)
+    return version_rows(entries, pinned, spec.release.primary_metric)
