@@ -141,9 +141,7 @@ def list_response(store: RegistryStore, query: ListQuery) -> web.Response:
         raise ApiError(400, str(error)) from error
     items = [present(row) for row in page.rows]
     token = page.next_page_token
-    return web.json_response(
-        {"items": items, "nextPageToken": token, "pageSize": query.page_size, "size": len(items)}
-    )
+    return web.json_response({"items": items, "nextPageToken": token, "pageSize": query.page_size, "size": len(items)})
 
 
 def require(row: dict[str, Any] | None, what: str, row_id: Any) -> dict[str, Any]:
@@ -201,9 +199,7 @@ def make_patch(kinds: tuple[str, ...], what: str, id_key: str) -> Handler:
     return patch
 
 
-def create_resource(
-    store: RegistryStore, kind: Kind, body: dict[str, Any], parent_id: int | None
-) -> web.Response:
+def create_resource(store: RegistryStore, kind: Kind, body: dict[str, Any], parent_id: int | None) -> web.Response:
     row = store.insert(kind.name, creation_fields(kind, body), parent_id)
     return web.json_response(present(row), status=201)
 

@@ -33,12 +33,8 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {
-    REGISTERED_MODEL: Kind(
-        REGISTERED_MODEL, m.RegisteredModel, m.RegisteredModelCreate, m.RegisteredModelUpdate
-    ),
-    MODEL_VERSION: Kind(
-        MODEL_VERSION, m.ModelVersion, m.ModelVersionCreate, m.ModelVersionUpdate, "registeredModelId"
-    ),
+    REGISTERED_MODEL: Kind(REGISTERED_MODEL, m.RegisteredModel, m.RegisteredModelCreate, m.RegisteredModelUpdate),
+    MODEL_VERSION: Kind(MODEL_VERSION, m.ModelVersion, m.ModelVersionCreate, m.ModelVersionUpdate, "registeredModelId"),
     MODEL_ARTIFACT: Kind(MODEL_ARTIFACT, m.ModelArtifact, m.ModelArtifactCreate, m.ModelArtifactUpdate),
     "doc-artifact": Kind("doc-artifact", m.DocArtifact, m.DocArtifactCreate, m.DocArtifactUpdate),
     "dataset-artifact": Kind("dataset-artifact", m.DataSet, m.DataSetCreate, m.DataSetUpdate),

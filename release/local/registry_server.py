@@ -49,9 +49,7 @@ class _ThreadedServer:
 
 
 @contextmanager
-def running_registry(
-    db_path: Path, host: str = LOOPBACK, port: int = 0, token: str | None = None
-) -> Iterator[str]:
+def running_registry(db_path: Path, host: str = LOOPBACK, port: int = 0, token: str | None = None) -> Iterator[str]:
     """Serve the registry in this process; yields its URL (`http://127.0.0.1:PORT`), stops on exit."""
     server = _ThreadedServer(create_app(Path(db_path), token), host, port)
     bound = server.start()

@@ -176,8 +176,7 @@ class RegistryStore:
             where.append(f"({column}, id) {compare} (?, ?)")
             params.extend(_decode_token(query.page_token))
         sql = (
-            f"SELECT * FROM resources WHERE {' AND '.join(where)}"
-            f" ORDER BY {column} {direction}, id {direction} LIMIT ?"
+            f"SELECT * FROM resources WHERE {' AND '.join(where)} ORDER BY {column} {direction}, id {direction} LIMIT ?"
         )
         with self._lock:
             rows = self._db.execute(sql, [*params, query.page_size + 1]).fetchall()
