@@ -60,6 +60,7 @@ def test_1000_single_row_requests_match_onnxruntime(server, model_dir):
     assert np.abs(np.asarray(served) - expected).max() <= TOLERANCE
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_a_model_from_the_training_exporter_serves_with_parity(tmp_path):
     """The real exporter (training.onnx_export) on a small scaler + MLP; labels from the ONNX metadata."""
     onnx_export = pytest.importorskip("training.onnx_export")

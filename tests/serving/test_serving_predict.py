@@ -1,0 +1,228 @@
+"""`jukebox predict` end to end against a running server, and `jukebox serve` as a process."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import requests
+from aiohttp import web
+from serving_fixtures import LABELS, SCALES, build_model, lab_body
+
+from jukebox.cli import main
+from serving.contract import FEATURES
+
+REPO = Path(__file__).resolve().parents[2]
+REAL_SONGS = REPO.parent / "shared" / "data" / "song_properties.parquet"
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory) -> Path:
+    """A small song table in the upstream layout (two songs named 'Not Like Us' snapshots, one other)."""
+    base = {f: float(mean) for f, (mean, _) in SCALES.items()}
+    table = pd.DataFrame(
+        [
+            {"spotify_id": "a", "name": "Not Like Us", "artists": "Kendrick Lamar", **base, "danceability": 0.898},
+            {"spotify_id": "a", "name": "Not Like Us", "artists": "Kendrick Lamar", **base, "danceability": 0.898},
+            {"spotify_id": "b", "name": "Live Forever", "artists": "Oasis", **base, "energy": 0.782},
+        ]
+    )
+    table["event_timestamp"] = pd.to_datetime(["2024-05-06", "2024-05-07", "2024-05-06"])
+    path = tmp_path_factory.mktemp("songs") / "song_properties.parquet"
+    table.to_parquet(path)
+    return path
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_song_table_and_plot(server, songs, tmp_path, capsys):
+    chart = tmp_path / "out.png"
+    code, out, err = run(capsys, "predict", "--url", server.url, "--song", "not like us", "--songs", str(songs),
+                         "--plot", str(chart))  # fmt: skip
+    assert code == 0, err
+    assert out.startswith("Not Like Us — Kendrick Lamar")  # the two snapshots of one song are one row
+    assert out.count("Not Like Us") == 1 and len(out.strip().splitlines()) == 2 + 5
+    assert any(label in out for label in LABELS)
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 5000
+
+
+def test_json_output_has_labels_and_probabilities(server, songs, capsys):
+    code, out, _ = run(capsys, "predict", "--url", server.url, "--song", "Live Forever", "--songs", str(songs),
+                       "--json", "--top", "3")  # fmt: skip
+    assert code == 0
+    [row] = json.loads(out)
+    assert row["input"] == "Live Forever — Oasis"
+    assert list(row["probabilities"]) == LABELS
+    assert sum(row["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    top = [item["probability"] for item in row["top"]]
+    assert len(top) == 3 and top == sorted(top, reverse=True) and top[0] == max(row["probabilities"].values())
+
+
+def test_features_give_the_same_answer_as_the_lab_body(server, capsys):
+    values = {f: float(mean) for f, (mean, _) in SCALES.items()}
+    code, out, _ = run(capsys, "predict", "--url", server.url, "--json", "--features",
+                       *[f"{k}={v}" for k, v in values.items()])  # fmt: skip
+    assert code == 0
+    direct = requests.post(server.url + "/v2/models/jukebox/infer", json=lab_body(values)).json()
+    assert list(json.loads(out)[0]["probabilities"].values()) == direct["outputs"][0]["data"]
+
+
+def test_parquet_batch(server, songs, tmp_path, capsys):
+    chart = tmp_path / "batch.png"
+    code, out, _ = run(capsys, "predict", "--url", server.url, "--parquet", str(songs), "--plot", str(chart))
+    assert code == 0
+    assert out.count("Not Like Us") == 2 and out.count("Live Forever") == 1
+    assert chart.is_file()
+
+
+def test_labels_from_a_model_dir_option(server, model_dir, songs, capsys):
+    code, out, _ = run(capsys, "predict", "--url", server.url, "--song", "Live Forever", "--songs", str(songs),
+                       "--labels", str(model_dir), "--json")  # fmt: skip
+    assert code == 0 and list(json.loads(out)[0]["probabilities"]) == LABELS
+
+
+@pytest.mark.skipif(not REAL_SONGS.is_file(), reason="the shared song table is not on this machine")
+def test_the_real_song_table(server, capsys):
+    code, out, _ = run(capsys, "predict", "--url", server.url, "--song", "Not Like Us", "--songs", str(REAL_SONGS))
+    assert code == 0 and "Kendrick Lamar" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "words"),
+    [
+        (["--song", "Not Like U"], 2, ["not in the song table", "did you mean", "'Not Like Us'"]),
+        (["--song", "Live Forever", "--artist", "Blur"], 2, ["--artist", "Oasis"]),
+        (["--features", "tempo=120"], 2, ["missing", "is_explicit"]),
+        (["--features", "bpm=120"], 2, ["--features 'bpm=120'"]),
+        (["--features", "tempo=fast"], 2, ["not a number"]),
+        (["--song", "Live Forever", "--top", "0"], 2, ["--top"]),
+        (["--song", "Live Forever", "--model", "other"], 1, ["not found", "--model other"]),
+        (["--song", "Live Forever", "--token-file", "/nonexistent/token"], 2, ["--token-file"]),
+    ],
+)
+def test_input_errors(server, songs, capsys, argv, code, words):
+    got, _, err = run(capsys, "predict", "--url", server.url, "--songs", str(songs), *argv)
+    assert got == code, err
+    assert err.startswith("error: ") and "Traceback" not in err
+    for word in words:
+        assert word in err
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_endpoint(songs, capsys):
+    url = f"http://127.0.0.1:{_free_port()}"
+    code, _, err = run(capsys, "predict", "--url", url, "--song", "Live Forever", "--songs", str(songs))
+    assert code == 1 and f"cannot reach {url}" in err
+
+
+@web.middleware
+async def _token_auth(request, handler):
+    """Imitates the auth proxy in front of an InferenceService with token auth on."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return web.Response(status=401, text="Unauthorized")
+    if header != "Bearer s3cret":
+        return web.Response(status=403, text="Forbidden")
+    return await handler(request)
+
+
+@pytest.fixture(scope="module")
+def auth_server(engine):
+    from serving.server import BackgroundServer
+
+    with BackgroundServer(engine, middlewares=(_token_auth,)) as running:
+        yield running
+
+
+@pytest.mark.parametrize(
+    ("auth", "code", "words"),
+    [
+        ([], 1, ["HTTP 401", "--token"]),
+        (["--token", "wrong"], 1, ["HTTP 403", "refused"]),
+        (["--token", "s3cret"], 0, []),
+    ],
+)
+def test_token_auth(auth_server, songs, capsys, auth, code, words):
+    got, _, err = run(capsys, "predict", "--url", auth_server.url, "--song", "Live Forever", "--songs", str(songs),
+                      *auth)  # fmt: skip
+    assert got == code
+    for word in words:
+        assert word in err
+
+
+def test_token_file(auth_server, songs, tmp_path, capsys):
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    got, _, _ = run(capsys, "predict", "--url", auth_server.url, "--song", "Live Forever", "--songs", str(songs),
+                    "--token-file", str(token))  # fmt: skip
+    assert got == 0
+
+
+def _other_model(model_dir: Path) -> Path:
+    """A model with one [-1, 13] input: valid ONNX, wrong contract."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 13])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 13])
+    graph = helper.make_graph([helper.make_node("Softmax", ["features"], ["output"], axis=1)], "g", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    (model_dir / "1").mkdir(parents=True)
+    onnx.save(model, str(model_dir / "1" / "model.onnx"))
+    return model_dir
+
+
+def test_a_model_with_other_inputs_is_refused(songs, tmp_path, capsys):
+    from serving.engine import Engine
+    from serving.server import BackgroundServer
+
+    with BackgroundServer(Engine.from_dir(_other_model(tmp_path / "other"))) as running:
+        code, _, err = run(capsys, "predict", "--url", running.url, "--song", "Live Forever", "--songs", str(songs))
+    assert code == 1
+    assert "does not take the 13 song features" in err and "unexpected features" in err
+
+
+def test_serve_process_answers_the_lab_body(tmp_path):
+    """`jukebox serve --model DIR` as a real process: binds 127.0.0.1, answers the lab's exact body."""
+    model = build_model(tmp_path / "jukebox", with_labels_file=False)
+    command = [sys.executable, "-m", "jukebox", "serve", "--model", str(model), "--port", "0"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        process.stdout.readline()
+        url = process.stdout.readline().split()[1].removesuffix("/v2/models/jukebox/infer")
+        assert url.startswith("http://127.0.0.1:")
+        body = {"inputs": [{"name": "danceability", "shape": [1, 1], "datatype": "FP32", "data": [0.64]}]}
+        body["inputs"] += [i for i in lab_body()["inputs"] if i["name"] != "danceability"]
+        answer = requests.post(url + "/v2/models/jukebox/infer", json=body, timeout=10).json()
+        assert answer["model_name"] == "jukebox" and answer["outputs"][0]["shape"] == [1, len(LABELS)]
+        labels = requests.get(url + "/jukebox/models/jukebox/labels", timeout=10).json()["labels"]
+        assert labels == LABELS  # from the ONNX metadata when there is no labels.json
+        assert np.isclose(sum(answer["outputs"][0]["data"]), 1.0, atol=1e-5)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_serve_refuses_a_directory_without_a_model(tmp_path, capsys):
+    code, _, err = run(capsys, "serve", "--model", str(tmp_path), "--port", "0")
+    assert code == 2 and "1/model.onnx" in err
+
+
+def test_inputs_are_the_contract(engine):
+    assert [spec.name for spec in engine.inputs] == list(FEATURES)
