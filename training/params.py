@@ -1,0 +1,119 @@
+"""Training hyper-parameters: the `training:` section of the model spec (camelCase keys)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from jukebox.errors import InputError, Problem, SpecError
+
+
+class TrainingParams(BaseModel):
+    """How the scikit-learn MLP is trained and evaluated. Defaults are tuned on `sample` data."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+    hidden_layers: list[int] = Field(
+        default=[64],
+        min_length=1,
+        max_length=5,
+        description="Neurons per hidden layer of the MLP, input side first (1 to 5 layers, 1..1024 each).",
+    )
+    activation: Literal["relu", "tanh", "logistic"] = Field(
+        default="tanh", description="Hidden-layer activation (exported as the ONNX Relu, Tanh or Sigmoid op)."
+    )
+    alpha: float = Field(default=1e-3, ge=0.0, le=10.0, description="L2 regularisation strength.")
+    learning_rate_init: float = Field(
+        default=1e-3, gt=0.0, le=1.0, description="Initial learning rate of the Adam optimiser."
+    )
+    batch_size: int = Field(default=256, ge=1, le=65536, description="Minibatch size (rows).")
+    max_iter: int = Field(default=200, ge=1, le=5000, description="Maximum number of epochs.")
+    tol: float = Field(default=1e-4, ge=0.0, description="Minimum loss (or score) improvement per epoch.")
+    n_iter_no_change: int = Field(
+        default=10, ge=1, le=1000, description="Epochs without `tol` improvement before stopping."
+    )
+    early_stopping: bool = Field(
+        default=False,
+        description="Stop on a validation split's accuracy instead of the training loss. Off by default: "
+        "with noisy labels validation accuracy plateaus early and stops training too soon.",
+    )
+    validation_fraction: float = Field(
+        default=0.1, gt=0.0, lt=0.5, description="Share of training rows held out for early stopping."
+    )
+    test_size: float = Field(
+        default=0.2, gt=0.0, lt=0.9, description="Share of songs (not rows) held out for evaluation."
+    )
+    aggregate_duplicates: bool = Field(
+        default=True,
+        description="Fit on one row per (song, country) weighted by its count. Same loss as fitting every "
+        "chart row, several times faster on the rankings table.",
+    )
+    seed: int = Field(default=42, ge=0, le=2**32 - 1, description="Seed of the split and of the MLP.")
+
+    @pydantic.field_validator("hidden_layers")
+    @classmethod
+    def _layer_sizes(cls, value: list[int]) -> list[int]:
+        if any(not 1 <= size <= 1024 for size in value):
+            raise ValueError("every layer size must be between 1 and 1024")
+        return value
+
+
+def _problems(error: pydantic.ValidationError, prefix: str, options: dict[str, str]) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        head = str(item["loc"][0]) if item["loc"] else ""
+        path = options[head] if head in options else ".".join([prefix, *map(str, item["loc"])])
+        problems.append(Problem(path, item["msg"]))
+    return problems
+
+
+def read_spec_training(spec: str | Path) -> dict[str, Any]:
+    """The `training` mapping of a model spec YAML file ({} when the section is absent)."""
+    import yaml
+
+    path = Path(spec)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InputError(f"--spec {path}: cannot read: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise SpecError(str(path), [Problem("", f"not valid YAML: {error}")]) from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise SpecError(str(path), [Problem("", "the spec must be a mapping")])
+    section = document.get("training")
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise SpecError(str(path), [Problem("training", "must be a mapping of training parameters")])
+    return section
+
+
+def load_params(
+    spec: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    option_names: dict[str, str] | None = None,
+) -> TrainingParams:
+    """Spec `training:` section (absent = defaults) with `overrides` (field name -> value) on top.
+
+    `option_names` maps field names to the command-line option that set them, so errors name it.
+    """
+    section = read_spec_training(spec) if spec is not None else {}
+    fields = TrainingParams.model_fields
+    values = dict(section)
+    options: dict[str, str] = {}
+    for name, value in (overrides or {}).items():
+        alias = fields[name].alias or name
+        values.pop(name, None)
+        values[alias] = value
+        options[alias] = (option_names or {}).get(name, alias)
+    try:
+        return TrainingParams.model_validate(values)
+    except pydantic.ValidationError as error:
+        source = str(spec) if spec is not None else "options"
+        raise SpecError(source, _problems(error, "training", options)) from None
