@@ -137,14 +137,13 @@ def _fingerprint(data: dict[str, Any]) -> str:
     return "unknown"
 
 
-def train_model(spec: Spec, data: str, out_dir: Path) -> Path:
+def train_model(spec: Spec, data: str, out_dir: Path, progress: bool = True) -> Path:
     """Train with `training.train` into `out_dir` (OVMS layout); returns the model directory."""
-    try:
-        from training import train
-    except ImportError as error:
-        raise InputError(f"training is not available ({error}); pass --model DIR instead of --data") from None
-    result = train(data=data, params=spec.training, output_dir=out_dir)
-    return Path(getattr(result, "model_dir", out_dir))
+    from training import train
+    from training.progress import Progress
+
+    result = train(data, out_dir, spec.training, progress=Progress(progress))
+    return Path(result.out)
 
 
 def git_commit(root: Path) -> str:
@@ -200,6 +199,7 @@ class ReleaseRequest:
     force: bool = False
     dry_run: bool = False
     connection: Connection = Connection()
+    progress: bool = True  # training progress on stderr
 
 
 @dataclass
@@ -257,7 +257,7 @@ def _model_dir(spec: Spec, request: ReleaseRequest, out: Out) -> tuple[Path, Pat
     assert request.data is not None
     work = Path(tempfile.mkdtemp(prefix=f"jukebox-{spec.model.name}-"))
     out(f"training on {request.data} ...")
-    return train_model(spec, request.data, work / "model"), work
+    return train_model(spec, request.data, work / "model", request.progress), work
 
 
 def _release_model(spec: Spec, request: ReleaseRequest, model_dir: Path, outcome: ReleaseOutcome, out: Out) -> None:
@@ -402,7 +402,7 @@ class PinRequest:
     connection: Connection = Connection()
 
 
-def pin(request: PinRequest, out: Out = print, verb: str = "pin") -> Pin:
+def pin(request: PinRequest, out: Out = print, message: str | None = None) -> Pin:
     """Pin an environment to a registered version after checking its registry entry and S3 bytes."""
     spec = load_for_env(request.spec_path, request.environment)
     services = connect_services(spec, request.connection)
@@ -416,7 +416,8 @@ def pin(request: PinRequest, out: Out = print, verb: str = "pin") -> Pin:
         return new
     _write_pin(spec, request.spec_path, request.environment, entry, out)
     render_manifests(repo_root(request.spec_path), out)
-    _print_ship(request.spec_path, f"{verb} {spec.model.name} {entry.version} in {request.environment}", out)
+    message = message or f"pin {spec.model.name} {entry.version} in {request.environment}"
+    _print_ship(request.spec_path, message, out)
     return new
 
 
@@ -462,7 +463,7 @@ def promote(
         raise InputError(f"{source} has no pin to promote ({pin_path(spec_path, source)} does not exist)")
     out(f"promoting {pinned.model} {pinned.version} from {source} to {target}")
     request = PinRequest(spec_path, target, pinned.version, dry_run, connection)
-    return pin(request, out, verb=f"promote {source} ->")
+    return pin(request, out, f"promote {pinned.model} {pinned.version} from {source} to {target}")
 
 
 # -- versions ---------------------------------------------------------------------------------

@@ -1,12 +1,15 @@
 """Publish a trained model directory to S3 in the OVMS layout, immutably and verified.
 
 Layout: `s3://<bucket>/<prefix>/<version>/` holds the model directory as is (`1/model.onnx`,
-`labels.json`, `metrics.json`, `MODEL_CARD.md`, ...) plus `release.json`, the version's manifest
-(relative path -> sha256 of every file). Every object carries its sha256 in the `sha256` metadata key.
+`labels.json`, `metrics.json`, `MODEL_CARD.md`, ...) plus `release.json`, the version's manifest.
+Every object carries its sha256 in the `sha256` metadata key.
 
-A version prefix is immutable. The manifest is created with a conditional PUT (`If-None-Match: *`),
-so of two publishers of one version exactly one creates it; the other then compares manifests:
-the same bytes continue (a rerun completes a partial upload), different bytes are refused.
+A version prefix is immutable. Its identity is the *served* files: everything under `1/` (what OVMS
+loads) and `labels.json`; the manifest lists their sha256. The manifest is created with a conditional
+PUT (`If-None-Match: *`), so of two publishers of one version exactly one creates it; the other then
+compares: the same served bytes continue (a rerun completes a partial upload), different ones are
+refused. The run records (metrics.json, MODEL_CARD.md, the confusion matrix) hold timings, so a
+retrain of the same model differs there: objects already uploaded are kept, never overwritten.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ else:
 
 MODEL_FILE = "1/model.onnx"
 MANIFEST_FILE = "release.json"
+LABELS_FILE = "labels.json"
 SHA_KEY = "sha256"
 _CHUNK = 1 << 20
 
@@ -83,8 +87,17 @@ class ModelFiles:
         """sha256 of `1/model.onnx`: the identity of the model (what a pin records)."""
         return self.files[MODEL_FILE]
 
+    @property
+    def served(self) -> dict[str, str]:
+        """The files that define the model version: `1/...` (loaded by OVMS) and `labels.json`."""
+        return {rel: sha for rel, sha in sorted(self.files.items()) if is_served(rel)}
+
     def manifest(self) -> dict[str, Any]:
-        return {"model": MODEL_FILE, "sha256": self.sha256, "files": dict(sorted(self.files.items()))}
+        return {"model": MODEL_FILE, "sha256": self.sha256, "files": self.served}
+
+
+def is_served(rel: str) -> bool:
+    return rel.startswith("1/") or rel == LABELS_FILE
 
 
 @dataclass
@@ -203,7 +216,7 @@ class S3Store:
         self._claim(model, storage_path)
         result = PublishResult(self.bucket, storage_path, model.sha256)
         for rel, sha in model.files.items():
-            if self._put_file(model.root / rel, f"{storage_path}/{rel}", sha):
+            if self._put_file(model.root / rel, f"{storage_path}/{rel}", sha, strict=is_served(rel)):
                 result.uploaded.append(rel)
         self._verify_all(model, storage_path)
         return result
@@ -218,7 +231,7 @@ class S3Store:
         self._require_same(model, storage_path, manifest or {})
 
     def _require_same(self, model: ModelFiles, storage_path: str, manifest: Mapping[str, Any]) -> None:
-        if manifest.get("files") == model.files:
+        if manifest.get("files") == model.served:
             return
         theirs = manifest.get("sha256", "unknown")
         raise CheckFailed(
@@ -226,17 +239,17 @@ class S3Store:
             f"this one {model.sha256}); published versions are immutable: choose another --version"
         )
 
-    def _put_file(self, path: Path, key: str, sha: str) -> bool:
-        """Upload one file unless an object with the same sha256 is there; True if uploaded."""
+    def _put_file(self, path: Path, key: str, sha: str, strict: bool) -> bool:
+        """Upload one file unless it exists; True if uploaded. `strict`: an existing one must match."""
         existing = self._head_sha(key)
-        if existing == sha:
+        if existing == sha or (existing is not None and not strict):
             return False
         if existing is None:
             with path.open("rb") as handle:
                 if self._put_new(key, handle, sha):
                     return True
             existing = self._head_sha(key)
-        if existing != sha:
+        if existing != sha and strict:
             raise CheckFailed(
                 f"{self.url(key)} exists with sha256 {existing}, expected {sha}; published versions are immutable"
             )
@@ -271,12 +284,18 @@ class S3Store:
         return str(head.get("Metadata", {}).get(SHA_KEY, ""))
 
     def _verify_all(self, model: ModelFiles, storage_path: str) -> None:
-        """Download every object back and compare its bytes and metadata with the local sha256."""
+        """Download every object back: served files must hash to the local sha256, run records to
+        the sha256 in their own metadata (they may come from an earlier run of the same model)."""
         for rel, sha in model.files.items():
             key = f"{storage_path}/{rel}"
+            recorded = self._head_sha(key)
+            expected = sha if is_served(rel) else recorded
             actual = self.object_sha256(key)
-            if actual != sha or self._head_sha(key) != sha:
-                raise CheckFailed(f"verification failed for {self.url(key)}: sha256 {actual}, expected {sha}")
+            if actual != expected or recorded != actual:
+                raise CheckFailed(
+                    f"verification failed for {self.url(key)}: sha256 {actual}, "
+                    f"metadata {recorded}, expected {expected}"
+                )
 
     def _get(self, key: str) -> bytes | None:
         with _s3_errors(self, f"reading {self.url(key)}"):
