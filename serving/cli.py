@@ -47,7 +47,12 @@ def _register_predict(subparsers: Any) -> None:
     source.add_argument("--song", metavar="NAME", help="a song name looked up in the song table")
     source.add_argument("--features", nargs="+", metavar="K=V", help="all 13 features as name=value")
     source.add_argument("--parquet", metavar="FILE", help="a parquet file with the 13 feature columns (batch)")
-    parser.add_argument("--songs", default=None, metavar="PATH|URL", help="song table (default: upstream lab's)")
+    parser.add_argument(
+        "--songs",
+        default=None,
+        metavar="PATH|URL",
+        help="song table (default: $JUKEBOX_SONGS, else the lab's upstream table)",
+    )
     parser.add_argument("--artist", help="with --song: keep the songs whose artists contain this")
     parser.add_argument("--labels", metavar="PATH", help="labels.json, model.onnx or model dir (default: server)")
     parser.add_argument("--top", type=int, default=5, metavar="K", help="countries to list (default 5)")
@@ -96,7 +101,7 @@ def _rows(args: argparse.Namespace) -> Any:
         return songs.parse_features(args.features), "--features"
     if args.parquet:
         return songs.read_table(args.parquet, "--parquet"), "--parquet"
-    table = songs.read_table(args.songs or songs.DEFAULT_SONGS, "--songs")
+    table = songs.read_table(args.songs or songs.default_songs(), "--songs")
     return songs.find_song(table, args.song, args.artist), "--songs"
 
 

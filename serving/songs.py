@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -15,17 +17,46 @@ from serving.contract import FEATURES
 DEFAULT_SONGS = "https://github.com/rhoai-mlops/jukebox/raw/refs/heads/main/99-data_prep/song_properties.parquet"
 
 
-def read_table(source: str, option: str) -> pd.DataFrame:
-    """A parquet table from a path or an http(s) URL."""
-    if source.startswith(("http://", "https://")):
-        import requests
+def default_songs() -> str:
+    """$JUKEBOX_SONGS (a path or URL) if set, else the lab's upstream song table."""
+    return os.environ.get("JUKEBOX_SONGS") or DEFAULT_SONGS
 
-        try:
-            response = requests.get(source, timeout=60)
-            response.raise_for_status()
-        except requests.RequestException as error:
-            raise ServiceError(f"{option} {source}: cannot download it ({error}); pass a local file") from None
-        return _parquet(io.BytesIO(response.content), f"{option} {source}")
+
+def cached_path(url: str) -> Path:
+    """Where a downloaded URL is kept: the same cache and names as training's downloads
+    ($JUKEBOX_CACHE_DIR, else $XDG_CACHE_HOME/jukebox, else ~/.cache/jukebox)."""
+    base = (
+        os.environ.get("JUKEBOX_CACHE_DIR")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jukebox"
+    )
+    name = url.rstrip("/").rsplit("/", 1)[-1] or "download"
+    return Path(base) / f"{hashlib.sha256(url.encode()).hexdigest()[:16]}-{name}"
+
+
+def _download(url: str, option: str) -> bytes:
+    import requests
+
+    target = cached_path(url)
+    if target.is_file():
+        return target.read_bytes()
+    try:
+        response = requests.get(url, timeout=60)
+        response.raise_for_status()
+    except requests.RequestException as error:
+        raise ServiceError(
+            f"{option} {url}: cannot download it ({error}); pass a local file or set JUKEBOX_SONGS"
+        ) from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+    partial.write_bytes(response.content)
+    partial.replace(target)
+    return response.content
+
+
+def read_table(source: str, option: str) -> pd.DataFrame:
+    """A parquet table from a path or an http(s) URL (downloaded once into the jukebox cache)."""
+    if source.startswith(("http://", "https://")):
+        return _parquet(io.BytesIO(_download(source, option)), f"{option} {source}")
     if not Path(source).is_file():
         raise InputError(f"{option} {source}: no such file (a parquet file or an http(s) URL)")
     return _parquet(source, f"{option} {source}")

@@ -226,3 +226,32 @@ def test_serve_refuses_a_directory_without_a_model(tmp_path, capsys):
 
 def test_inputs_are_the_contract(engine):
     assert [spec.name for spec in engine.inputs] == list(FEATURES)
+
+
+def test_default_song_table_from_env(server, songs, monkeypatch, capsys):
+    monkeypatch.setenv("JUKEBOX_SONGS", str(songs))
+    code, out, _ = run(capsys, "predict", "--url", server.url, "--song", "Live Forever")
+    assert code == 0 and "Oasis" in out
+
+
+def test_song_table_url_is_downloaded_once(server, songs, tmp_path, monkeypatch, capsys):
+    import functools
+    import http.server
+    import threading
+
+    monkeypatch.setenv("JUKEBOX_CACHE_DIR", str(tmp_path / "cache"))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(songs.parent))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    files = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=files.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{files.server_address[1]}/{songs.name}"
+    try:
+        code, out, _ = run(capsys, "predict", "--url", server.url, "--song", "Live Forever", "--songs", url)
+    finally:
+        files.shutdown()
+        files.server_close()
+    assert code == 0 and "Oasis" in out
+    assert [p.name.endswith(songs.name) for p in (tmp_path / "cache").iterdir()] == [True]
+    code, out, _ = run(capsys, "predict", "--url", server.url, "--song", "Live Forever", "--songs", url)
+    assert code == 0 and "Oasis" in out  # served from the cache, the file server is gone
