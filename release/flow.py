@@ -272,6 +272,7 @@ def _release_model(spec: Spec, request: ReleaseRequest, model_dir: Path, outcome
     if request.dry_run:
         _dry_run_release(spec, request, services, registration, info, out)
         return
+    out(f"publishing {services.s3.url(registration.storage_path)}/ ...")
     with _timed(outcome.timings, "publish"):
         published = services.s3.publish(model, registration.storage_path)
     outcome.published = not published.unchanged
