@@ -10,6 +10,7 @@ float32 outputs in their shortest exact form.
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import threading
 from collections.abc import Awaitable, Callable
@@ -144,12 +145,14 @@ async def _start(app: web.Application, sock: socket.socket) -> web.AppRunner:
 
 
 def run(app: web.Application, sock: socket.socket) -> None:
-    """Serve until interrupted (Ctrl-C), then close the socket."""
+    """Serve until Ctrl-C or SIGTERM, then close the socket."""
 
     async def main() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)  # a clean stop under `kill`
         runner = await _start(app, sock)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await runner.cleanup()
 
