@@ -22,7 +22,7 @@ from typing import Any
 
 from generator.loader import load_spec
 from generator.names import artifact_uri, s3_connection_secret_name, version_storage_path
-from generator.pins import Pin, pin_path, read_pin, write_pin
+from generator.pins import Pin, pin_path, read_pin, remove_pin, write_pin
 from generator.spec import Spec
 from jukebox.errors import CheckFailed, InputError, QualityGateRefused
 from release.pinning import describe_pin_change, make_pin, quality_gate, repo_root, ship_commands
@@ -272,6 +272,7 @@ def _release_model(spec: Spec, request: ReleaseRequest, model_dir: Path, outcome
     if request.dry_run:
         _dry_run_release(spec, request, services, registration, info, out)
         return
+    _refuse_registered_conflict(services.registry, registration)
     out(f"publishing {services.s3.url(registration.storage_path)}/ ...")
     with _timed(outcome.timings, "publish"):
         published = services.s3.publish(model, registration.storage_path)
@@ -324,6 +325,16 @@ def _registration(
     )
 
 
+def _refuse_registered_conflict(registry: Registry, reg: Registration) -> None:
+    """Refuse before uploading anything when the registry holds this version with other bytes."""
+    existing = registry.get(reg.model, reg.version)
+    if existing is not None and existing.sha256 != reg.sha256:
+        raise CheckFailed(
+            f"{reg.model} {reg.version} is already registered with sha256 {existing.sha256 or 'unknown'}, "
+            f"this model is {reg.sha256}; registered versions are immutable: choose another --version"
+        )
+
+
 def _publish_message(s3: S3Store, storage_path: str, unchanged: bool, sha256: str) -> str:
     verb = "already published (same bytes)" if unchanged else "published"
     return f"{verb}: {s3.url(storage_path)}/ (model.onnx sha256 {sha256})"
@@ -349,21 +360,38 @@ def _gate_and_pin(
             "rerun with --force to pin it anyway"
         )
     out(decision.message + (" (overridden by --force)" if not decision.passed else ""))
-    with _timed(outcome.timings, "pin"):
-        outcome.pinned = _write_pin(spec, request.spec_path, request.environment, entry, out)
-    with _timed(outcome.timings, "render"):
-        outcome.rendered = render_manifests(repo_root(request.spec_path), out)
+    outcome.pinned, outcome.rendered = _pin_and_render(
+        spec, request.spec_path, request.environment, entry, out, outcome.timings
+    )
     _print_ship(request.spec_path, f"release {entry.model} {entry.version} to {request.environment}", out)
 
 
-def _write_pin(spec: Spec, spec_path: Path, environment: str, entry: RegisteredVersion, out: Out) -> bool:
+def _pin_and_render(
+    spec: Spec, spec_path: Path, environment: str, entry: RegisteredVersion, out: Out, timings: dict[str, float]
+) -> tuple[bool, list[str] | None]:
+    """Write the pin, then render; if rendering fails the old pin is put back (all or nothing)."""
     new = make_pin(spec, environment, entry)
     old = read_pin(spec_path, environment)
     out(describe_pin_change(old, new) + f" ({pin_path(spec_path, environment)})")
-    if old == new:
-        return False
-    write_pin(spec_path, new)
-    return True
+    with _timed(timings, "pin"):
+        if old != new:
+            write_pin(spec_path, new)
+    try:
+        with _timed(timings, "render"):
+            rendered = render_manifests(repo_root(spec_path), out)
+    except BaseException:
+        if old != new:
+            _restore_pin(spec_path, environment, old)
+            out(f"rendering failed: {environment} pin restored to {old.version if old else '(nothing)'}")
+        raise
+    return old != new, rendered
+
+
+def _restore_pin(spec_path: Path, environment: str, old: Pin | None) -> None:
+    if old is None:
+        remove_pin(spec_path, environment)
+    else:
+        write_pin(spec_path, old)
 
 
 def _print_ship(spec_path: Path, message: str, out: Out) -> None:
@@ -376,9 +404,8 @@ def _dry_run_release(
     """Report what a release would do; reads S3 and the registry, writes nothing."""
     model = scan_model_dir(request.model_dir) if request.model_dir else None
     state = services.s3.plan(model, reg.storage_path) if model else "new"
+    _refuse_registered_conflict(services.registry, reg)
     existing = services.registry.get(reg.model, reg.version)
-    if existing is not None and existing.sha256 != reg.sha256:
-        raise CheckFailed(f"{reg.model} {reg.version} is already registered with sha256 {existing.sha256}")
     where = f"{services.s3.url(reg.storage_path)}/"
     out(f"dry run: {'already published' if state == 'same' else 'would publish'} {where} (sha256 {reg.sha256})")
     out(f"dry run: would {'reuse' if existing else 'register'} {reg.model} {reg.version} in {services.registry.url}")
@@ -415,8 +442,7 @@ def pin(request: PinRequest, out: Out = print, message: str | None = None) -> Pi
     if request.dry_run:
         out("dry run: would have " + describe_pin_change(old, new) + "; nothing was written")
         return new
-    _write_pin(spec, request.spec_path, request.environment, entry, out)
-    render_manifests(repo_root(request.spec_path), out)
+    _pin_and_render(spec, request.spec_path, request.environment, entry, out, {})
     message = message or f"pin {spec.model.name} {entry.version} in {request.environment}"
     _print_ship(request.spec_path, message, out)
     return new
