@@ -171,7 +171,6 @@ def connect(settings: RegistrySettings) -> ModelRegistry:
             f"the registry {settings.url} needs a token: set JUKEBOX_REGISTRY_TOKEN or "
             "JUKEBOX_REGISTRY_TOKEN_FILE (or --registry-token-file)"
         )
-    logging.getLogger("model-registry").setLevel(logging.ERROR)  # port hints meant for notebooks
     with registry_errors(settings.url, "connecting"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "User access token is missing" for local, token-less registries
         return ModelRegistry(
@@ -180,6 +179,7 @@ def connect(settings: RegistrySettings) -> ModelRegistry:
             is_secure=secure,
             user_token=settings.token,
             custom_ca=settings.ca_file,
+            log_level=logging.ERROR,  # its port hints are meant for notebooks
         )
 
 
