@@ -121,8 +121,19 @@ def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.
         time.sleep(interval)
 
 
-def log_tail(path: Path, lines: int = 15) -> str:
+def log_size(path: Path) -> int:
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def log_tail(path: Path, offset: int = 0, lines: int = 15) -> str:
+    """The last `lines` lines written to the log after byte `offset`."""
+    try:
+        with open(path, "rb") as log:
+            log.seek(offset)
+            text = log.read().decode(errors="replace")
     except OSError:
         return "(no log)"
+    return "\n".join(text.splitlines()[-lines:]) or "(nothing logged)"

@@ -132,8 +132,13 @@ def ensure_buckets(client: Any, buckets: Sequence[str]) -> None:
 
 
 def remove_stale_sockets(ports: dict[str, int]) -> None:
-    """`weed` leaves Unix sockets named after its ports in /tmp; remove ours after it stopped."""
+    """`weed` leaves Unix sockets named after its ports in /tmp; remove ours after it stopped.
+
+    Only for ports nobody listens on any more: a live server that took the port owns the socket now.
+    """
     for port in ports.values():
+        if not port_is_free(port):
+            continue
         for sock in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
             if sock.is_socket() and sock.stat().st_uid == os.getuid():
                 sock.unlink(missing_ok=True)

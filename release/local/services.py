@@ -194,7 +194,7 @@ def _record_pid(service: _Service, pid: int) -> None:
     service.pid_file.write_text(f"{pid}\n")
 
 
-def _wait_healthy(service: _Service, credentials: Credentials) -> None:
+def _wait_healthy(service: _Service, credentials: Credentials, log_offset: int = 0) -> None:
     """Wait until the service answers; ServiceError (port, log tail) if it dies or times out."""
     pid = service.pid()
 
@@ -210,18 +210,31 @@ def _wait_healthy(service: _Service, credentials: Credentials) -> None:
     reason = f"did not answer within {START_TIMEOUT:.0f} s" if alive else "exited during start-up"
     raise ServiceError(
         f"local {service.name} server on port {service.main_port()} {reason}; log: {service.log_file}\n"
-        + processes.log_tail(service.log_file)
+        + processes.log_tail(service.log_file, log_offset)
     )
 
 
 def _ensure(service: _Service, credentials: Credentials) -> str:
-    """Start the service unless it already runs; returns its URL once it answers."""
-    if not service.running():
+    """Start the service unless it already runs; returns its URL once it answers.
+
+    A failed start is retried once on fresh ports (another program may have taken a chosen port).
+    """
+    if service.running():
+        _wait_healthy(service, credentials)
+        return str(service.url())
+    launch = _launch_s3 if service.name == "s3" else _launch_registry
+    for attempt in (1, 2):
         _cleanup(service)
-        launch = _launch_s3 if service.name == "s3" else _launch_registry
+        log_offset = processes.log_size(service.log_file)
         launch(service, credentials)
-    _wait_healthy(service, credentials)
-    return str(service.url())
+        try:
+            _wait_healthy(service, credentials, log_offset)
+            return str(service.url())
+        except ServiceError:
+            if attempt == 2:
+                raise
+            service.ports_file.unlink(missing_ok=True)
+    raise AssertionError("unreachable")
 
 
 def _cleanup(service: _Service) -> None:

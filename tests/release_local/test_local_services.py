@@ -15,7 +15,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from jukebox.cli import main
-from release.local import LocalServices, ensure_local_services, local_status, registry_client
+from release.local import (
+    LocalServices,
+    ensure_local_services,
+    local_status,
+    registry_client,
+    stop_local_services,
+)
 from release.local.s3 import s3_client
 
 from .test_registry_client import register
@@ -82,6 +88,18 @@ def test_cli_status_up_down(local_services: LocalServices, local_state_dir: Path
         assert not Path(f"/proc/{pid}").exists() or " Z" in Path(f"/proc/{pid}/stat").read_text()
     assert main(["local", "status", *state]) == 1
     assert "stopped" in capsys.readouterr().out
+
+
+def test_data_survives_down_and_up(local_state_dir: Path) -> None:
+    """Runs after the CLI's `down`: a new `up` finds the object and the registered model again."""
+    try:
+        services = ensure_local_services(local_state_dir)
+        client = s3_client(services.s3_endpoint, services.access_key, services.secret_key)
+        assert client.get_object(Bucket="models", Key="jukebox/1/model.onnx")["Body"].read() == b"onnx bytes"
+        assert registry_client(services).get_model_version("jukebox", "0.0.1") is not None
+    finally:
+        stop_local_services(local_state_dir)
+    assert not local_status(local_state_dir).s3.running
 
 
 def test_stale_pid_files_are_detected(tmp_path: Path) -> None:
