@@ -88,7 +88,7 @@ class RenderCache:
     def put(self, sourced: SourcedSpec, rendered: tuple[dict[str, str], list[str]]) -> None:
         files, argocd = rendered
         text = json.dumps({"files": files, "argocd": argocd}, sort_keys=True)
-        atomic_write_text(self.directory / f"{spec_key(sourced)}.json", text)
+        atomic_write_text(self.directory / f"{spec_key(sourced)}.json", text, durable=False)
 
     def unchanged_on_disk(self, path: Path, expected: str) -> bool:
         """True when `path` still is the file we last wrote or verified, with exactly `expected` in it."""
@@ -107,17 +107,9 @@ class RenderCache:
         self.disk_state[path.as_posix()] = [stat.st_size, stat.st_mtime_ns, _text_sha(verified_text)]
         self.disk_state_dirty = True
 
-    def record_disk_state(self, root: Path, relative_paths: list[str]) -> None:
-        for relative in relative_paths:
-            path = root / relative
-            stat = path.stat()
-            sha = hashlib.sha256(path.read_bytes()).hexdigest()
-            self.disk_state[path.as_posix()] = [stat.st_size, stat.st_mtime_ns, sha]
-        self.disk_state_dirty = True
-
     def save(self) -> None:
         if self.disk_state_dirty:
-            atomic_write_text(self.disk_state_path, json.dumps(self.disk_state, sort_keys=True))
+            atomic_write_text(self.disk_state_path, json.dumps(self.disk_state, sort_keys=True), durable=False)
             self.disk_state_dirty = False
 
     @staticmethod

@@ -1,5 +1,9 @@
 """Render specs into YAML files: one jinja2 Environment, every document parsed back and checked.
 
+Templates are JSON documents with `{{ value | q }}` placeholders (the `q` filter writes any value as
+JSON, so no string can break out). The rendered text is parsed back, checked, and written as YAML with
+sorted keys by PyYAML's C dumper.
+
 The output of a spec is a mapping {path relative to manifests/: file text}. Writing goes through a
 staging directory swapped over manifests/, so removed resources disappear and a failure leaves
 the old tree intact.
@@ -23,7 +27,6 @@ from generator.spec import Spec
 from jukebox.errors import CheckFailed
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -60,7 +63,11 @@ def load_pins(spec_path: Path, spec: Spec) -> dict[str, Pin | None]:
 
 def render_document(manifest: Manifest) -> dict[str, Any]:
     text = jinja_environment().get_template(manifest.template).render(**manifest.context)
-    document = yaml.load(text, Loader=_Loader)
+    try:
+        # Templates are JSON documents (JSON is YAML): parsing them back is cheap and exact.
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CheckFailed(f"{manifest.path}: {manifest.template} did not render to valid JSON: {error}") from None
     if manifest.is_kustomization:
         document = {key: value for key, value in document.items() if value not in (None, [], {})}
     check_document(manifest, document)
@@ -76,9 +83,16 @@ def check_document(manifest: Manifest, document: Any) -> None:
         raise CheckFailed(f"{where}: kind {document.get('kind')!r}, expected {manifest.kind!r}")
     if manifest.name is not None and document.get("metadata", {}).get("name") != manifest.name:
         raise CheckFailed(f"{where}: metadata.name is not {manifest.name!r}")
-    empty = _first_null(document)
-    if empty is not None:
-        raise CheckFailed(f"{where}: {empty} is null")
+    if _has_null(document):
+        raise CheckFailed(f"{where}: {_first_null(document)} is null")
+
+
+def _has_null(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(child is None or (isinstance(child, dict | list) and _has_null(child)) for child in value.values())
+    if isinstance(value, list):
+        return any(child is None or (isinstance(child, dict | list) and _has_null(child)) for child in value)
+    return value is None
 
 
 def _first_null(value: Any, path: str = "") -> str | None:

@@ -148,10 +148,13 @@ def write_tree(tree: Tree, root: Path, cache: RenderCache | None = None) -> None
     """Write manifests/ through a staging directory swapped over the old one; then the root file."""
     out = root / MANIFESTS_DIR
     staging = staging_directory(out)
+    made: set[Path] = set()
     try:
         for path, text in tree.files.items():
             target = staging / path
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
             target.write_text(text, encoding="utf-8", newline="\n")
         swap_directory(staging, out)
     except BaseException:
@@ -161,7 +164,9 @@ def write_tree(tree: Tree, root: Path, cache: RenderCache | None = None) -> None
         raise
     atomic_write_text(root / ROOT_KUSTOMIZATION, tree.root_kustomization)
     if cache:
-        cache.record_disk_state(root, [f"{MANIFESTS_DIR}/{p}" for p in tree.files] + [ROOT_KUSTOMIZATION])
+        for path, text in tree.files.items():
+            cache.remember(out / path, text)
+        cache.remember(root / ROOT_KUSTOMIZATION, tree.root_kustomization)
 
 
 def render_repo(root: Path, use_cache: bool = True) -> list[str]:

@@ -36,7 +36,7 @@ def _resource_list(kinds: set[str]) -> list[dict[str, str]]:
 def appproject(spec: Spec, namespaces: list[str], kinds: set[str], path: str) -> Manifest:
     return Manifest(
         path=path,
-        template="argocd/appproject.yaml.j2",
+        template="argocd/appproject.json.j2",
         kind="AppProject",
         name=spec.gitops.project,
         context={
@@ -57,7 +57,7 @@ def appproject(spec: Spec, namespaces: list[str], kinds: set[str], path: str) ->
 def application(spec: Spec, name: str, source_path: str, destination: str, path: str) -> Manifest:
     return Manifest(
         path=path,
-        template="argocd/application.yaml.j2",
+        template="argocd/application.json.j2",
         kind="Application",
         name=name,
         context={

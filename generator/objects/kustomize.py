@@ -20,7 +20,7 @@ def kustomization(
     )
     return Manifest(
         path=path,
-        template="kustomize/kustomization.yaml.j2",
+        template="kustomize/kustomization.json.j2",
         kind="Kustomization",
         context={
             "namespace": namespace,

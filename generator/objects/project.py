@@ -13,7 +13,7 @@ def namespace(env: EnvironmentView, path: str) -> Manifest:
     spec = env.spec
     return Manifest(
         path=path,
-        template="project/namespace.yaml.j2",
+        template="project/namespace.json.j2",
         kind="Namespace",
         name=env.namespace,
         context={
@@ -37,7 +37,7 @@ def admins_rolebinding(spec: Spec, path: str) -> Manifest | None:
         return None
     return Manifest(
         path=path,
-        template="project/rolebinding.yaml.j2",
+        template="project/rolebinding.json.j2",
         kind="RoleBinding",
         name=ADMINS_ROLEBINDING,
         context={

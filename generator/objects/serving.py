@@ -66,7 +66,7 @@ def servingruntime_context(spec: Spec, runtime: Runtime) -> dict[str, Any]:
 def servingruntime(spec: Spec, path: str) -> Manifest:
     return Manifest(
         path=path,
-        template="serving/servingruntime.yaml.j2",
+        template="serving/servingruntime.json.j2",
         kind="ServingRuntime",
         name=spec.model.name,
         context=servingruntime_context(spec, spec.serving.runtime),
@@ -115,7 +115,7 @@ def inferenceservice(env: EnvironmentView, path: str) -> Manifest | None:
         return None
     return Manifest(
         path=path,
-        template="serving/inferenceservice.yaml.j2",
+        template="serving/inferenceservice.json.j2",
         kind="InferenceService",
         name=env.spec.model.name,
         context={

@@ -41,7 +41,7 @@ def _root_credentials_env() -> list[dict[str, Any]]:
 def storage_namespace(spec: Spec, path: str) -> Manifest:
     return Manifest(
         path=path,
-        template="project/namespace.yaml.j2",
+        template="project/namespace.json.j2",
         kind="Namespace",
         name=spec.minio.namespace,
         context={
@@ -59,7 +59,7 @@ def storage_namespace(spec: Spec, path: str) -> Manifest:
 def persistentvolumeclaim(spec: Spec, path: str) -> Manifest:
     return Manifest(
         path=path,
-        template="storage/persistentvolumeclaim.yaml.j2",
+        template="storage/persistentvolumeclaim.json.j2",
         kind="PersistentVolumeClaim",
         name=PVC_NAME,
         context={
@@ -78,7 +78,7 @@ def _tcp_probe(port: str, period: int) -> dict[str, Any]:
 def deployment(spec: Spec, path: str) -> Manifest:
     return Manifest(
         path=path,
-        template="storage/deployment.yaml.j2",
+        template="storage/deployment.json.j2",
         kind="Deployment",
         name=MINIO_SERVICE,
         context={
@@ -111,7 +111,7 @@ def deployment(spec: Spec, path: str) -> Manifest:
 def service(spec: Spec, path: str) -> Manifest:
     return Manifest(
         path=path,
-        template="storage/service.yaml.j2",
+        template="storage/service.json.j2",
         kind="Service",
         name=MINIO_SERVICE,
         context={
@@ -128,7 +128,7 @@ def service(spec: Spec, path: str) -> Manifest:
 def route(spec: Spec, path: str, name: str, target_port: str) -> Manifest:
     return Manifest(
         path=path,
-        template="storage/route.yaml.j2",
+        template="storage/route.json.j2",
         kind="Route",
         name=name,
         context={
@@ -145,7 +145,7 @@ def bucket_job(spec: Spec, path: str) -> Manifest:
     job_labels = {"app.kubernetes.io/name": BUCKET_JOB, "app.kubernetes.io/component": "object-store-setup"}
     return Manifest(
         path=path,
-        template="storage/job.yaml.j2",
+        template="storage/job.json.j2",
         kind="Job",
         name=BUCKET_JOB,
         context={
