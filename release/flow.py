@@ -270,7 +270,7 @@ def _release_model(spec: Spec, request: ReleaseRequest, model_dir: Path, outcome
     outcome.version, outcome.sha256 = version, model.sha256
     registration = _registration(spec, services.s3, version, model, info, repo_root(request.spec_path))
     if request.dry_run:
-        _dry_run_release(spec, request, services, registration, info, out)
+        _dry_run_release(spec, request, services, model, registration, info, out)
         return
     _refuse_registered_conflict(services.registry, registration)
     out(f"publishing {services.s3.url(registration.storage_path)}/ ...")
@@ -399,11 +399,16 @@ def _print_ship(spec_path: Path, message: str, out: Out) -> None:
 
 
 def _dry_run_release(
-    spec: Spec, request: ReleaseRequest, services: Services, reg: Registration, info: ModelInfo, out: Out
+    spec: Spec,
+    request: ReleaseRequest,
+    services: Services,
+    model: ModelFiles,
+    reg: Registration,
+    info: ModelInfo,
+    out: Out,
 ) -> None:
     """Report what a release would do; reads S3 and the registry, writes nothing."""
-    model = scan_model_dir(request.model_dir) if request.model_dir else None
-    state = services.s3.plan(model, reg.storage_path) if model else "new"
+    state = services.s3.plan(model, reg.storage_path)
     _refuse_registered_conflict(services.registry, reg)
     existing = services.registry.get(reg.model, reg.version)
     where = f"{services.s3.url(reg.storage_path)}/"
