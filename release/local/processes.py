@@ -60,10 +60,15 @@ def start_detached(command: Sequence[str], log_path: Path, cwd: Path, env: dict[
     return child.pid
 
 
-def _reap(pid: int) -> None:
+def _own_child_alive(pid: int) -> bool | None:
+    """For a child started here: whether it still runs (reaping it if not). None for other pids."""
     child = _CHILDREN.get(pid)
-    if child is not None and child.poll() is not None:
-        del _CHILDREN[pid]
+    if child is None:
+        return None
+    if child.poll() is None:
+        return True
+    del _CHILDREN[pid]
+    return False
 
 
 def _cmdline(pid: int) -> str | None:
@@ -85,7 +90,9 @@ def is_running(pid: int | None, marker: str) -> bool:
     """Whether `pid` is alive and is ours: its command line contains `marker` (guards pid reuse)."""
     if not pid:
         return False
-    _reap(pid)
+    own = _own_child_alive(pid)
+    if own is not None:
+        return own  # authoritative, and free of /proc races right after the start
     cmdline = _cmdline(pid)
     return cmdline is not None and marker in cmdline
 
