@@ -28,9 +28,9 @@ class TrainingParams(BaseModel):
     )
     alpha: float = Field(default=1e-3, ge=0.0, le=10.0, description="L2 regularisation strength.")
     learning_rate_init: float = Field(
-        default=1e-3, gt=0.0, le=1.0, description="Initial learning rate of the Adam optimiser."
+        default=2e-3, gt=0.0, le=1.0, description="Initial learning rate of the Adam optimiser."
     )
-    batch_size: int = Field(default=256, ge=1, le=65536, description="Minibatch size (rows).")
+    batch_size: int = Field(default=512, ge=1, le=65536, description="Minibatch size (rows).")
     max_iter: int = Field(default=200, ge=1, le=5000, description="Maximum number of epochs.")
     tol: float = Field(default=1e-4, ge=0.0, description="Minimum loss (or score) improvement per epoch.")
     n_iter_no_change: int = Field(
