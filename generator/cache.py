@@ -15,16 +15,13 @@ import json
 import os
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 import pydantic
 import yaml
 
 from jukebox.fsutil import atomic_write_text
-
-if TYPE_CHECKING:
-    from generator.render import SourcedSpec
 
 CACHE_DIR = Path(".jukebox") / "cache" / "render"
 CODE_ROOTS = (Path(__file__).parent, Path(__file__).parent.parent / "training" / "params.py")
@@ -44,15 +41,16 @@ def code_digest() -> str:
     return digest.hexdigest()
 
 
-def spec_key(sourced: SourcedSpec) -> str:
+def spec_key(spec_path: Path, display_path: str) -> str:
+    """Hash of everything a spec's output depends on: code, its displayed path, spec and pin file bytes."""
     digest = hashlib.sha256(code_digest().encode())
-    digest.update(sourced.display_path.encode())
-    digest.update(sourced.path.read_bytes())
-    pins_dir = sourced.path.with_name(f"{sourced.path.stem}.pins")
-    for env in sorted(sourced.pins):
-        pin_file = pins_dir / f"{env}.yaml"
-        digest.update(env.encode())
-        digest.update(pin_file.read_bytes() if pin_file.is_file() else b"<unpinned>")
+    digest.update(display_path.encode())
+    digest.update(spec_path.read_bytes())
+    pins_dir = spec_path.with_name(f"{spec_path.stem}.pins")
+    if pins_dir.is_dir():
+        for pin_file in sorted(pins_dir.glob("*.yaml")):
+            digest.update(pin_file.name.encode())
+            digest.update(pin_file.read_bytes())
     return digest.hexdigest()
 
 
@@ -78,25 +76,24 @@ class RenderCache:
         except (OSError, ValueError):
             return {}
 
-    def get(self, sourced: SourcedSpec) -> tuple[dict[str, str], list[str]] | None:
+    def lookup(self, key: str) -> dict[str, Any] | None:
+        """The cached entry: the parsed spec and pins, and the rendered files (None on a miss)."""
         try:
-            entry = json.loads((self.directory / f"{spec_key(sourced)}.json").read_text(encoding="utf-8"))
-            return dict(entry["files"]), list(entry["argocd"])
-        except (OSError, ValueError, KeyError, TypeError):
+            entry = json.loads((self.directory / f"{key}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             return None
+        return entry if isinstance(entry, dict) and {"spec", "pins", "files", "argocd"} <= set(entry) else None
 
-    def put(self, sourced: SourcedSpec, rendered: tuple[dict[str, str], list[str]]) -> None:
-        files, argocd = rendered
-        text = json.dumps({"files": files, "argocd": argocd}, sort_keys=True)
-        atomic_write_text(self.directory / f"{spec_key(sourced)}.json", text, durable=False)
+    def store(self, key: str, entry: dict[str, Any]) -> None:
+        atomic_write_text(self.directory / f"{key}.json", json.dumps(entry, sort_keys=True), durable=False)
 
-    def unchanged_on_disk(self, path: Path, expected: str) -> bool:
+    def unchanged_on_disk(self, path: str, expected: str) -> bool:
         """True when `path` still is the file we last wrote or verified, with exactly `expected` in it."""
-        entry = self.disk_state.get(path.as_posix())
+        entry = self.disk_state.get(path)
         if entry is None:
             return False
         try:
-            stat = path.stat()
+            stat = os.stat(path)
         except OSError:
             return False
         size, mtime_ns, sha = entry

@@ -55,6 +55,8 @@ class SourcedSpec:
     display_path: str
     spec: Spec
     pins: dict[str, Pin | None]
+    rendered: tuple[dict[str, str], list[str]] | None = None  # from the cache, when unchanged
+    cache_key: str | None = None
 
 
 def load_pins(spec_path: Path, spec: Spec) -> dict[str, Pin | None]:

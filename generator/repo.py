@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.cache import RenderCache
+from generator.cache import RenderCache, spec_key
 from generator.loader import load_spec
+from generator.pins import Pin
 from generator.render import SourcedSpec, load_pins, render_bootstrap, render_spec_files
+from generator.spec import Spec
 from jukebox.errors import InputError, JukeboxError, Problem, SpecError
 from jukebox.fsutil import atomic_write_text, staging_directory, swap_directory
 
@@ -49,20 +52,42 @@ def discover_specs(specs_dir: Path) -> list[Path]:
     return sorted(specs_dir.glob("*.yaml"))
 
 
-def load_sourced(paths: list[Path], root: Path) -> list[SourcedSpec]:
+def load_sourced(paths: list[Path], root: Path, cache: RenderCache | None = None) -> list[SourcedSpec]:
     """Load every spec; report the problems of all of them together."""
     loaded: list[SourcedSpec] = []
     failures: list[str] = []
     for path in paths:
         try:
-            spec = load_spec(path)
-            loaded.append(SourcedSpec(path, _display(path, root), spec, load_pins(path, spec)))
+            loaded.append(_load_one(path, _display(path, root), cache))
         except JukeboxError as error:
             failures.append(str(error))
     if failures:
         raise InputError("\n".join(failures))
     check_specs_apart(loaded)
     return loaded
+
+
+def _load_one(path: Path, display: str, cache: RenderCache | None) -> SourcedSpec:
+    if not path.is_file():
+        raise InputError(f"spec file not found: {path}")
+    key = spec_key(path, display) if cache else None
+    entry = cache.lookup(key) if cache and key else None
+    if entry is None:
+        spec = load_spec(path)
+        return SourcedSpec(path, display, spec, load_pins(path, spec), cache_key=key)
+    # Same bytes as when cached: skip YAML parsing and rendering, but still validate the spec model.
+    spec = Spec.model_validate(entry["spec"])
+    pins = {env: Pin.model_validate(data) if data else None for env, data in entry["pins"].items()}
+    return SourcedSpec(path, display, spec, pins, rendered=(entry["files"], entry["argocd"]), cache_key=key)
+
+
+def _cache_entry(sourced: SourcedSpec, files: dict[str, str], argocd: list[str]) -> dict[str, object]:
+    return {
+        "spec": sourced.spec.model_dump(mode="json", by_alias=True),
+        "pins": {env: pin.model_dump(mode="json", by_alias=True) if pin else None for env, pin in sourced.pins.items()},
+        "files": files,
+        "argocd": argocd,
+    }
 
 
 def _display(path: Path, root: Path) -> str:
@@ -95,12 +120,12 @@ def build_tree(specs: list[SourcedSpec], cache: RenderCache | None = None) -> Tr
     tree = Tree()
     argocd_files: list[str] = []
     for sourced in specs:
-        cached = cache.get(sourced) if cache else None
-        if cached is None:
-            cached = render_spec_files(sourced)
-            if cache:
-                cache.put(sourced, cached)
-        files, spec_argocd = cached
+        rendered = sourced.rendered
+        if rendered is None:
+            rendered = render_spec_files(sourced)
+            if cache and sourced.cache_key:
+                cache.store(sourced.cache_key, _cache_entry(sourced, *rendered))
+        files, spec_argocd = rendered
         tree.files.update(files)
         argocd_files += spec_argocd
     argo_kustomization, tree.root_kustomization = render_bootstrap(argocd_files)
@@ -110,18 +135,19 @@ def build_tree(specs: list[SourcedSpec], cache: RenderCache | None = None) -> Tr
 
 def compare_tree(tree: Tree, root: Path, cache: RenderCache | None = None) -> Drift:
     out = root / MANIFESTS_DIR
-    present = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} if out.is_dir() else set()
+    present = _files_under(out)
     expected = {f"{MANIFESTS_DIR}/{path}": text for path, text in tree.files.items()}
     expected[ROOT_KUSTOMIZATION] = tree.root_kustomization
     present = {f"{MANIFESTS_DIR}/{path}" for path in present}
     if (root / ROOT_KUSTOMIZATION).is_file():
         present.add(ROOT_KUSTOMIZATION)
+    root_text = root.as_posix()
     missing = sorted(set(expected) - present)
     extra = sorted(present - set(expected))
     stale: list[str] = []
     diffs: dict[str, str] = {}
     for path in sorted(set(expected) & present):
-        if cache and cache.unchanged_on_disk(root / path, expected[path]):
+        if cache and cache.unchanged_on_disk(f"{root_text}/{path}", expected[path]):
             continue
         actual = (root / path).read_text(encoding="utf-8", errors="replace")
         if actual != expected[path]:
@@ -130,6 +156,23 @@ def compare_tree(tree: Tree, root: Path, cache: RenderCache | None = None) -> Dr
         elif cache:
             cache.remember(root / path, expected[path])
     return Drift(stale, missing, extra, diffs)
+
+
+def _files_under(directory: Path) -> set[str]:
+    found: set[str] = set()
+    pending = [("", str(directory))]
+    while pending:
+        prefix, current = pending.pop()
+        try:
+            entries = list(os.scandir(current))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((f"{prefix}{entry.name}/", entry.path))
+            else:
+                found.add(prefix + entry.name)
+    return found
 
 
 def _short_diff(path: str, actual: str, expected: str, limit: int = 20) -> str:
@@ -172,7 +215,7 @@ def write_tree(tree: Tree, root: Path, cache: RenderCache | None = None) -> None
 def render_repo(root: Path, use_cache: bool = True) -> list[str]:
     """Render every spec of the repo into manifests/; return the paths that changed (empty: no write)."""
     cache = RenderCache.for_repo(root) if use_cache else None
-    specs = load_sourced(discover_specs(root / SPECS_DIR), root)
+    specs = load_sourced(discover_specs(root / SPECS_DIR), root, cache)
     tree = build_tree(specs, cache)
     drift = compare_tree(tree, root, cache)
     if not drift.clean:
@@ -184,7 +227,7 @@ def render_repo(root: Path, use_cache: bool = True) -> list[str]:
 
 def check_repo(root: Path, use_cache: bool = True) -> Drift:
     cache = RenderCache.for_repo(root) if use_cache else None
-    specs = load_sourced(discover_specs(root / SPECS_DIR), root)
+    specs = load_sourced(discover_specs(root / SPECS_DIR), root, cache)
     drift = compare_tree(build_tree(specs, cache), root, cache)
     if cache:
         cache.save()
