@@ -421,6 +421,8 @@ def _dry_run_release(
         before = current.version if current else "(nothing)"
         out(f"dry run: would pin {request.environment}: {before} -> {reg.version} and render manifests")
     out("dry run: nothing was written")
+    if not (decision.passed or request.force):
+        raise QualityGateRefused(f"dry run: {decision.message}; {reg.version} would be registered but not pinned")
 
 
 # -- pin / promote ----------------------------------------------------------------------------

@@ -111,7 +111,11 @@ def test_quality_gate_registers_but_does_not_pin_a_worse_model(
 
 def test_gate_exit_code_through_the_cli(env: LocalServices, spec_path: Path, make_model: Callable[..., Path]) -> None:
     assert main(["release", "--spec", str(spec_path), "--model", str(make_model(seed=1, accuracy=0.9))]) == 0
-    assert main(["release", "--spec", str(spec_path), "--model", str(make_model(seed=2, accuracy=0.1))]) == 3
+    worse = ["release", "--spec", str(spec_path), "--model", str(make_model(seed=2, accuracy=0.1))]
+    assert main([*worse, "--dry-run"]) == 3
+    assert [v.version for v in registry(env).list(spec_path.stem)] == ["0.0.1"]  # the dry run wrote nothing
+    assert main(worse) == 3
+    assert [v.version for v in registry(env).list(spec_path.stem)] == ["0.0.1", "0.0.2"]
 
 
 def test_pin_rolls_back_and_promote_copies(
