@@ -97,6 +97,23 @@ def is_running(pid: int | None, marker: str) -> bool:
     return cmdline is not None and marker in cmdline
 
 
+def find_process(marker: str) -> int | None:
+    """A live process whose command line contains `marker` (Linux /proc scan; None elsewhere).
+
+    Catches a server whose pid file was lost or overwritten, so a second one is never started on the
+    same data directory.
+    """
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    for entry in proc.iterdir():
+        if entry.name.isdigit() and entry.name != str(os.getpid()):
+            cmdline = _cmdline(int(entry.name))
+            if cmdline is not None and marker in cmdline:
+                return int(entry.name)
+    return None
+
+
 def read_pid(path: Path) -> int | None:
     try:
         return int(path.read_text().strip())

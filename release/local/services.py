@@ -219,6 +219,8 @@ def _ensure(service: _Service, credentials: Credentials) -> str:
 
     A failed start is retried once on fresh ports (another program may have taken a chosen port).
     """
+    if not service.running() and (orphan := processes.find_process(service.marker)):
+        _record_pid(service, orphan)  # adopt a server of this state dir whose pid file was lost
     if service.running():
         _wait_healthy(service, credentials)
         return str(service.url())
@@ -275,7 +277,7 @@ def stop_local_services(state_dir: Path | None = None) -> None:
         return
     with state_lock(path):
         for service in reversed(_services(path)):
-            pid = service.pid()
+            pid = service.pid() if service.running() else processes.find_process(service.marker)
             if pid:
                 processes.stop_process(pid, service.marker, STOP_TIMEOUT)
             if service.running():

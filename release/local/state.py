@@ -36,7 +36,7 @@ def project_root(start: Path | None = None) -> Path:
 def resolve_state_dir(option: Path | str | None = None) -> Path:
     """The state directory: the option, else $JUKEBOX_STATE_DIR, else `<repo>/.jukebox/local`."""
     chosen = option or os.environ.get(STATE_DIR_ENV) or project_root() / DEFAULT_RELATIVE
-    path = Path(chosen).expanduser().absolute()
+    path = Path(chosen).expanduser().resolve()  # canonical: pid checks match it in command lines
     if path.exists() and not path.is_dir():
         raise InputError(f"state directory {path} exists and is not a directory")
     return path

@@ -22,6 +22,7 @@ from release.local import (
     registry_client,
     stop_local_services,
 )
+from release.local.processes import find_process
 from release.local.s3 import s3_client
 
 from .test_registry_client import register
@@ -115,3 +116,19 @@ def test_bad_options_are_input_errors(tmp_path: Path, capsys) -> None:
     assert main(["local", "status", "--state-dir", str(tmp_path / "file")]) == 2
     assert main(["local", "up", "--bucket", "Not_A_Bucket", "--state-dir", str(tmp_path)]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_a_server_whose_pid_file_was_lost_is_adopted_not_duplicated(tmp_path: Path) -> None:
+    try:
+        first = ensure_local_services(tmp_path)
+        pid = local_status(tmp_path).registry.pid
+        (tmp_path / "registry.pid").unlink()
+        assert ensure_local_services(tmp_path).registry_url == first.registry_url
+        assert local_status(tmp_path).registry.pid == pid
+        (tmp_path / "s3.pid").unlink()
+    finally:
+        stop_local_services(tmp_path)  # finds the server without its pid file too
+    status = local_status(tmp_path)
+    assert not status.s3.running and not status.registry.running
+    assert find_process(f"-dir={tmp_path.resolve() / 's3' / 'data'}") is None
+    assert not Path(f"/proc/{pid}").exists() or " Z" in Path(f"/proc/{pid}/stat").read_text()
