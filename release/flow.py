@@ -161,29 +161,13 @@ def _git(root: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def render_manifests(root: Path, out: Out) -> list[str] | None:
-    """Render every spec's manifests (they read the pins); None when the generator cannot render yet."""
-    render_repo = _render_function()
-    if render_repo is None:
-        out("note: the generator's render_repo is not available: manifests not rendered (run `jukebox render`)")
-        return None
-    changed = list(render_repo(root))
+def render_manifests(root: Path, out: Out) -> list[str]:
+    """Render every spec's manifests (they read the pins); return the changed paths."""
+    from generator.repo import render_repo
+
+    changed = render_repo(root)
     out(f"rendered manifests: {len(changed)} file(s) changed" + "".join(f"\n  {p}" for p in changed))
     return changed
-
-
-def _render_function() -> Callable[[Path], list[str]] | None:
-    """`generator.render.render_repo` (the agreed interface), else `generator.repo.render_repo`."""
-    import importlib
-
-    for module_name in ("generator.render", "generator.repo"):
-        try:
-            function = getattr(importlib.import_module(module_name), "render_repo", None)
-        except ImportError:
-            continue
-        if callable(function):
-            return function
-    return None
 
 
 # -- release ----------------------------------------------------------------------------------
