@@ -1,0 +1,205 @@
+"""The platform layer: what a cluster needs before Argo CD can sync the model manifests.
+
+`platform_manifests(specs)` returns the Manifests of two Kustomize trees under manifests/platform/,
+applied by `scripts/provision` stage by stage (each stage waits for the one before):
+
+platform/openshift/operators/       OLM Namespaces, OperatorGroups, Subscriptions (GitOps, OpenShift AI)
+platform/openshift/openshift-ai/    DataScienceCluster: KServe (RawDeployment default) + model registry
+platform/openshift/gitops/          ClusterRole + binding: what the GitOps controller may sync, nothing more
+platform/openshift/registries/      per registry: MySQL (PVC, Deployment, Service) + the ModelRegistry CR
+platform/kind/argocd/               Argo CD namespace, bindings for the upstream install, argocd-cm keys
+platform/kind/kserve/               KServe inferenceservice-config keys (RawDeployment default)
+platform/kind/registries/           per registry: MySQL + the Kubeflow Model Registry server
+
+Upstream installs on kind (cert-manager, KServe, Argo CD release manifests) are not vendored: the
+provisioning script applies them from pinned release URLs (see `provisioning.upstream`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from generator.objects.argocd import KIND_GROUPS
+from generator.objects.common import Manifest
+from generator.objects.kustomize import kustomization
+from generator.platform import names, objects
+from generator.platform.settings import KindSettings, Operator, PlatformSettings, RegistryDatabase
+from generator.spec import Spec
+from jukebox.errors import InputError
+
+# Hand-written OLM CRD subsets (Subscription, OperatorGroup) for `jukebox validate`; the other custom
+# resources (DataScienceCluster, ModelRegistry) are checked against ../shared/crds.
+CRDS_DIR = Path(__file__).resolve().parent / "crds"
+
+__all__ = [
+    "CRDS_DIR",
+    "KindSettings",
+    "Operator",
+    "PlatformSettings",
+    "RegistryDatabase",
+    "cluster_settings",
+    "kind_manifests",
+    "openshift_manifests",
+    "platform_manifests",
+    "settings_of",
+]
+
+
+def settings_of(spec: Spec) -> PlatformSettings:
+    """The spec's `platform` section once the spec has one; the defaults until then."""
+    value = getattr(spec, "platform", None)
+    return value if isinstance(value, PlatformSettings) else PlatformSettings()
+
+
+def _sorted_specs(specs: Iterable[Spec]) -> list[Spec]:
+    return sorted(specs, key=lambda spec: spec.model.name)
+
+
+def cluster_settings(specs: Iterable[Spec]) -> PlatformSettings:
+    """One cluster, one platform: every spec must ask for the same platform settings."""
+    ordered = _sorted_specs(specs)
+    if not ordered:
+        return PlatformSettings()
+    first = settings_of(ordered[0])
+    differing = [spec.model.name for spec in ordered[1:] if settings_of(spec) != first]
+    if differing:
+        raise InputError(
+            f"platform: specs {', '.join(differing)} ask for other platform settings than "
+            f"{ordered[0].model.name}; one cluster runs one platform layer, make the `platform` sections equal"
+        )
+    registry_namespaces = sorted({spec.registry.namespace for spec in ordered})
+    if len(registry_namespaces) > 1:
+        raise InputError(
+            "registry.namespace: OpenShift AI watches one registries namespace (DataScienceCluster "
+            f"modelregistry.registriesNamespace); the specs use {', '.join(registry_namespaces)}"
+        )
+    return first
+
+
+def _file(manifest_path: str) -> str:
+    return manifest_path.rsplit("/", 1)[1]
+
+
+def _directory(root: str, manifests: list[Manifest]) -> list[Manifest]:
+    """The objects of one directory plus its kustomization.yaml (objects keep their own namespaces)."""
+    return [*manifests, kustomization(f"{root}/kustomization.yaml", sorted(_file(m.path) for m in manifests))]
+
+
+def _registries(specs: list[Spec]) -> list[Spec]:
+    """One registry per (namespace, name); specs sharing one share its database."""
+    seen: dict[tuple[str, str], Spec] = {}
+    for spec in specs:
+        seen.setdefault((spec.registry.namespace, spec.registry.name), spec)
+    return [seen[key] for key in sorted(seen)]
+
+
+def _argocd_namespaces(specs: list[Spec]) -> list[str]:
+    return sorted({spec.gitops.argocd_namespace for spec in specs})
+
+
+def openshift_manifests(specs: list[Spec], settings: PlatformSettings) -> list[Manifest]:
+    root = names.OPENSHIFT_DIR
+    monitoring = {"openshift.io/cluster-monitoring": "true"}
+    operators: list[Manifest] = []
+    for operator in (settings.gitops_operator, settings.openshift_ai_operator):
+        base = f"{root}/operators"
+        operators += [
+            objects.namespace(operator.namespace, f"{base}/namespace-{operator.namespace}.yaml", monitoring),
+            objects.operator_group(operator, f"{base}/operatorgroup-{operator.package}.yaml"),
+            objects.subscription(operator, f"{base}/subscription-{operator.package}.yaml"),
+        ]
+    registries_namespace = specs[0].registry.namespace if specs else "rhoai-model-registries"
+    openshift_ai = [
+        objects.datasciencecluster(settings, registries_namespace, f"{root}/openshift-ai/datasciencecluster.yaml")
+    ]
+    gitops: list[Manifest] = []
+    for argocd_namespace in _argocd_namespaces(specs):
+        role = names.gitops_deployer_role(argocd_namespace)
+        gitops += [
+            objects.cluster_role(role, objects.deployer_rules(KIND_GROUPS), f"{root}/gitops/clusterrole-{role}.yaml"),
+            objects.cluster_role_binding(
+                role,
+                role,
+                names.openshift_gitops_controller_account(argocd_namespace),
+                argocd_namespace,
+                f"{root}/gitops/clusterrolebinding-{role}.yaml",
+            ),
+        ]
+    registries: list[Manifest] = []
+    db = settings.registry_database
+    base = f"{root}/registries"
+    for namespace in sorted({spec.registry.namespace for spec in specs}):
+        registries.append(objects.namespace(namespace, f"{base}/namespace-{namespace}.yaml"))
+    for spec in _registries(specs):
+        name = spec.registry.name
+        registries += [
+            objects.registry_db_pvc(spec, db, f"{base}/{name}-db-persistentvolumeclaim.yaml"),
+            objects.registry_db_deployment(spec, db, "openshift", f"{base}/{name}-db-deployment.yaml"),
+            objects.registry_db_service(spec, f"{base}/{name}-db-service.yaml"),
+            objects.modelregistry(spec, db, f"{base}/{name}-modelregistry.yaml"),
+        ]
+    return [
+        *_directory(f"{root}/operators", operators),
+        *_directory(f"{root}/openshift-ai", openshift_ai),
+        *(_directory(f"{root}/gitops", gitops) if gitops else []),
+        *(_directory(base, registries) if registries else []),
+    ]
+
+
+def kind_manifests(specs: list[Spec], settings: PlatformSettings) -> list[Manifest]:
+    root = names.KIND_DIR
+    argocd: list[Manifest] = []
+    for argocd_namespace in _argocd_namespaces(specs):
+        base = f"{root}/argocd"
+        argocd.append(objects.namespace(argocd_namespace, f"{base}/namespace-{argocd_namespace}.yaml"))
+        # install.yaml binds its ClusterRoles to service accounts in `argocd`; bind them here instead.
+        for account in names.ARGOCD_CLUSTER_ACCOUNTS:
+            binding = f"jukebox-{account}-{argocd_namespace}"
+            argocd.append(
+                objects.cluster_role_binding(
+                    binding, account, account, argocd_namespace, f"{base}/clusterrolebinding-{binding}.yaml"
+                )
+            )
+        argocd.append(
+            objects.config_map(
+                "argocd-cm",
+                argocd_namespace,
+                {"resource.exclusions": objects.argocd_exclusions()},
+                f"{base}/configmap-argocd-cm-{argocd_namespace}.yaml",
+            )
+        )
+    kserve = [
+        objects.config_map(
+            names.KSERVE_CONFIGMAP,
+            names.KSERVE_NAMESPACE,
+            {"deploy": objects.kserve_deploy_config()},
+            f"{root}/kserve/configmap-{names.KSERVE_CONFIGMAP}.yaml",
+        )
+    ]
+    registries: list[Manifest] = []
+    db = settings.registry_database
+    base = f"{root}/registries"
+    for namespace in sorted({spec.registry.namespace for spec in specs}):
+        registries.append(objects.namespace(namespace, f"{base}/namespace-{namespace}.yaml"))
+    for spec in _registries(specs):
+        name = spec.registry.name
+        registries += [
+            objects.registry_db_pvc(spec, db, f"{base}/{name}-db-persistentvolumeclaim.yaml"),
+            objects.registry_db_deployment(spec, db, "kind", f"{base}/{name}-db-deployment.yaml"),
+            objects.registry_db_service(spec, f"{base}/{name}-db-service.yaml"),
+            objects.registry_server_deployment(spec, settings.kind, f"{base}/{name}-deployment.yaml"),
+            objects.registry_server_service(spec, f"{base}/{name}-service.yaml"),
+        ]
+    return [
+        *(_directory(f"{root}/argocd", argocd) if argocd else []),
+        *_directory(f"{root}/kserve", kserve),
+        *(_directory(base, registries) if registries else []),
+    ]
+
+
+def platform_manifests(specs: list[Spec]) -> list[Manifest]:
+    """Every platform file (paths relative to manifests/), deterministic for the same specs."""
+    ordered = _sorted_specs(specs)
+    settings = cluster_settings(ordered)
+    return [*openshift_manifests(ordered, settings), *kind_manifests(ordered, settings)]

@@ -1,0 +1,388 @@
+"""Context builders of the platform layer: every value computed here, templates only place them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from generator.objects.common import Manifest, resources, restricted_container_security, restricted_pod_security
+from generator.platform import names
+from generator.platform.settings import KindSettings, Operator, PlatformSettings, RegistryDatabase
+from generator.spec import Spec
+
+T = "platform"
+
+
+def namespace(name: str, path: str, labels: dict[str, str] | None = None, **annotations: str) -> Manifest:
+    return Manifest(
+        path=path,
+        template=f"{T}/core/namespace.json.j2",
+        kind="Namespace",
+        name=name,
+        context={"name": name, "labels": {**names.LABELS, **(labels or {})}, "annotations": dict(annotations)},
+    )
+
+
+# --- OpenShift: OLM ---------------------------------------------------------------------------------
+
+
+def operator_group(operator: Operator, path: str) -> Manifest:
+    # No targetNamespaces: both operators are installed for all namespaces (what their docs require).
+    return Manifest(
+        path=path,
+        template=f"{T}/olm/operatorgroup.json.j2",
+        kind="OperatorGroup",
+        name=operator.package,
+        context={"name": operator.package, "namespace": operator.namespace, "labels": names.LABELS, "spec": {}},
+    )
+
+
+def subscription(operator: Operator, path: str) -> Manifest:
+    return Manifest(
+        path=path,
+        template=f"{T}/olm/subscription.json.j2",
+        kind="Subscription",
+        name=operator.package,
+        context={
+            "name": operator.package,
+            "namespace": operator.namespace,
+            "labels": names.LABELS,
+            "package": operator.package,
+            "channel": operator.channel,
+            "source": operator.source,
+            "source_namespace": operator.source_namespace,
+            "install_plan_approval": operator.install_plan_approval,
+        },
+    )
+
+
+# --- OpenShift AI -----------------------------------------------------------------------------------
+
+REMOVED_COMPONENTS = (
+    "codeflare",
+    "datasciencepipelines",
+    "kueue",
+    "modelmeshserving",
+    "ray",
+    "trainingoperator",
+    "trustyai",
+)
+
+
+def datasciencecluster_components(registries_namespace: str) -> dict[str, Any]:
+    components: dict[str, Any] = {name: {"managementState": "Removed"} for name in REMOVED_COMPONENTS}
+    components.update(
+        {
+            "dashboard": {"managementState": "Managed"},
+            "workbenches": {"managementState": "Managed"},
+            # RawDeployment by default: no Knative Serving (and so no Service Mesh) is needed.
+            "kserve": {
+                "managementState": "Managed",
+                "defaultDeploymentMode": "RawDeployment",
+                "serving": {"managementState": "Removed"},
+            },
+            "modelregistry": {"managementState": "Managed", "registriesNamespace": registries_namespace},
+        }
+    )
+    return dict(sorted(components.items()))
+
+
+def datasciencecluster(settings: PlatformSettings, registries_namespace: str, path: str) -> Manifest:
+    return Manifest(
+        path=path,
+        template=f"{T}/openshift-ai/datasciencecluster.json.j2",
+        kind="DataScienceCluster",
+        name=settings.data_science_cluster,
+        context={
+            "name": settings.data_science_cluster,
+            "labels": names.LABELS,
+            "components": datasciencecluster_components(registries_namespace),
+        },
+    )
+
+
+def modelregistry(spec: Spec, db: RegistryDatabase, path: str) -> Manifest:
+    return Manifest(
+        path=path,
+        template=f"{T}/openshift-ai/modelregistry.json.j2",
+        kind="ModelRegistry",
+        name=spec.registry.name,
+        context={
+            "name": spec.registry.name,
+            "namespace": spec.registry.namespace,
+            "labels": names.LABELS,
+            "annotations": {"openshift.io/display-name": spec.registry.name},
+            "grpc_port": names.REGISTRY_GRPC_PORT,
+            "rest_port": names.REGISTRY_REST_PORT,
+            "proxy_port": 8443,
+            "route_port": 443,
+            "service_route": "enabled",
+            "mysql": {
+                "host": names.registry_db_name(spec.registry.name),
+                "port": names.REGISTRY_DB_PORT,
+                "database": db.database,
+                "username": db.user,
+                "skipDBCreation": False,
+                "passwordSecret": {"name": names.registry_db_secret(spec), "key": names.DB_PASSWORD_KEY},
+            },
+        },
+    )
+
+
+# --- RBAC -------------------------------------------------------------------------------------------
+
+
+def _plural(kind: str) -> str:
+    lower = kind.lower()
+    if lower.endswith("y"):
+        return lower[:-1] + "ies"
+    if lower.endswith("s"):
+        return lower + "es"
+    return lower + "s"
+
+
+def deployer_rules(kind_groups: dict[str, str]) -> list[dict[str, Any]]:
+    """What Argo CD needs to sync the model manifests: the kinds the generator emits, nothing else."""
+    by_group: dict[str, set[str]] = {}
+    for kind, group in kind_groups.items():
+        by_group.setdefault(group, set()).add(_plural(kind))
+    rules: list[dict[str, Any]] = [
+        {
+            "apiGroups": [group],
+            "resources": sorted(plurals),
+            "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+        }
+        for group, plurals in sorted(by_group.items())
+    ]
+    # RoleBindings to ClusterRole admin (project admins) need `bind` on that role.
+    rules.append(
+        {
+            "apiGroups": ["rbac.authorization.k8s.io"],
+            "resources": ["clusterroles"],
+            "resourceNames": ["admin"],
+            "verbs": ["bind"],
+        }
+    )
+    return rules
+
+
+def cluster_role(name: str, rules: list[dict[str, Any]], path: str) -> Manifest:
+    return Manifest(
+        path=path,
+        template=f"{T}/rbac/clusterrole.json.j2",
+        kind="ClusterRole",
+        name=name,
+        context={"name": name, "labels": names.LABELS, "rules": rules},
+    )
+
+
+def cluster_role_binding(name: str, role: str, account: str, account_namespace: str, path: str) -> Manifest:
+    return Manifest(
+        path=path,
+        template=f"{T}/rbac/clusterrolebinding.json.j2",
+        kind="ClusterRoleBinding",
+        name=name,
+        context={
+            "name": name,
+            "labels": names.LABELS,
+            "cluster_role": role,
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": account_namespace}],
+        },
+    )
+
+
+# --- ConfigMaps merged into upstream installs (server-side apply owns only these keys) ----------------
+
+
+MERGED_ANNOTATION = "jukebox.rhoai-mlops.io/merged-into"
+
+
+def config_map(name: str, namespace: str, data: dict[str, str], path: str) -> Manifest:
+    """Keys merged into a ConfigMap an upstream install owns: no labels, so no field is contested but `data`."""
+    return Manifest(
+        path=path,
+        template=f"{T}/core/configmap.json.j2",
+        kind="ConfigMap",
+        name=name,
+        context={
+            "name": name,
+            "namespace": namespace,
+            "labels": {},
+            "annotations": {MERGED_ANNOTATION: "upstream install: server-side apply owns these data keys only"},
+            "data": data,
+        },
+    )
+
+
+def argocd_exclusions() -> str:
+    # kind has no OpenShift router: Routes would stay Progressing forever (Argo CD's Route health waits
+    # for `Admitted`) and their kind is unknown to the API server. Argo CD ignores them instead.
+    exclusions = [{"apiGroups": ["route.openshift.io"], "kinds": ["Route"], "clusters": ["*"]}]
+    return yaml.safe_dump(exclusions, sort_keys=True, default_flow_style=False)
+
+
+def kserve_deploy_config() -> str:
+    return json.dumps({"defaultDeploymentMode": "RawDeployment"}, sort_keys=True)
+
+
+# --- Registry database and (kind) registry server ---------------------------------------------------
+
+
+def _secret_env(secret: str, variable: str, key: str) -> dict[str, Any]:
+    return {"name": variable, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def registry_labels(name: str, component: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": name, "app.kubernetes.io/component": component}
+
+
+def registry_db_pvc(spec: Spec, db: RegistryDatabase, path: str) -> Manifest:
+    name = names.registry_db_name(spec.registry.name)
+    return Manifest(
+        path=path,
+        template=f"{T}/core/persistentvolumeclaim.json.j2",
+        kind="PersistentVolumeClaim",
+        name=name,
+        context={
+            "name": name,
+            "namespace": spec.registry.namespace,
+            "labels": {**names.LABELS, **registry_labels(name, "database")},
+            "size": db.storage_size,
+        },
+    )
+
+
+def registry_db_deployment(spec: Spec, db: RegistryDatabase, target: str, path: str) -> Manifest:
+    name = names.registry_db_name(spec.registry.name)
+    secret = names.registry_db_secret(spec)
+    selector = registry_labels(name, "database")
+    env = [
+        _secret_env(secret, "MYSQL_DATABASE", names.DB_NAME_KEY),
+        _secret_env(secret, "MYSQL_USER", names.DB_USER_KEY),
+        _secret_env(secret, "MYSQL_PASSWORD", names.DB_PASSWORD_KEY),
+    ]
+    pod_security = restricted_pod_security()
+    if target == "kind":
+        # The upstream image's entrypoint expects its own uid; OpenShift assigns one instead.
+        image, args, data_dir = db.kind_image, ["--datadir=/var/lib/mysql/datadir"], "/var/lib/mysql"
+        env.append({"name": "MYSQL_RANDOM_ROOT_PASSWORD", "value": "yes"})
+        pod_security = {**pod_security, "runAsUser": 999, "runAsGroup": 999, "fsGroup": 999}
+    else:
+        image, args, data_dir = db.openshift_image, [], "/var/lib/mysql/data"
+    ping = 'MYSQL_PWD="$MYSQL_PASSWORD" mysqladmin -h 127.0.0.1 -u "$MYSQL_USER" ping'
+    container: dict[str, Any] = {
+        "name": "mysql",
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "env": env,
+        "ports": [{"name": "mysql", "containerPort": names.REGISTRY_DB_PORT, "protocol": "TCP"}],
+        "readinessProbe": {
+            "exec": {"command": ["/bin/sh", "-c", ping]},
+            "initialDelaySeconds": 10,
+            "periodSeconds": 10,
+        },
+        "livenessProbe": {"tcpSocket": {"port": "mysql"}, "initialDelaySeconds": 30, "periodSeconds": 20},
+        "resources": resources("100m", "512Mi", "1", "1Gi"),
+        # MySQL writes its runtime config and socket outside the data volume.
+        "securityContext": restricted_container_security(read_only_root=False),
+        "volumeMounts": [{"name": "data", "mountPath": data_dir}],
+    }
+    if args:
+        container["args"] = args
+    return Manifest(
+        path=path,
+        template=f"{T}/core/deployment.json.j2",
+        kind="Deployment",
+        name=name,
+        context={
+            "name": name,
+            "namespace": spec.registry.namespace,
+            "labels": {**names.LABELS, **selector},
+            "strategy": "Recreate",
+            "selector": selector,
+            "pod_security": pod_security,
+            "containers": [container],
+            "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": name}}],
+        },
+    )
+
+
+def service(name: str, namespace: str, selector: dict[str, str], ports: list[dict[str, Any]], path: str) -> Manifest:
+    return Manifest(
+        path=path,
+        template=f"{T}/core/service.json.j2",
+        kind="Service",
+        name=name,
+        context={
+            "name": name,
+            "namespace": namespace,
+            "labels": {**names.LABELS, **selector},
+            "selector": selector,
+            "ports": ports,
+        },
+    )
+
+
+def registry_db_service(spec: Spec, path: str) -> Manifest:
+    name = names.registry_db_name(spec.registry.name)
+    port = {"name": "mysql", "port": names.REGISTRY_DB_PORT, "targetPort": "mysql", "protocol": "TCP"}
+    return service(name, spec.registry.namespace, registry_labels(name, "database"), [port], path)
+
+
+def registry_server_deployment(spec: Spec, kind: KindSettings, path: str) -> Manifest:
+    """kind only: the Kubeflow Model Registry server (REST) on the same database (OpenShift: the operator)."""
+    name = spec.registry.name
+    secret = names.registry_db_secret(spec)
+    selector = registry_labels(name, "model-registry")
+    dsn = (
+        f"$(DB_USER):$(DB_PASSWORD)@tcp({names.registry_db_name(name)}:{names.REGISTRY_DB_PORT})/$(DB_NAME)"
+        "?charset=utf8mb4"
+    )
+    probe = {"httpGet": {"path": "/readyz/health", "port": "http-api"}, "periodSeconds": 10, "timeoutSeconds": 5}
+    container = {
+        "name": "rest-container",
+        "image": kind.model_registry_image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["/model-registry", "proxy"],
+        "args": [
+            "--hostname=0.0.0.0",
+            f"--port={names.REGISTRY_REST_PORT}",
+            "--datastore-type=embedmd",
+            "--embedmd-database-type=mysql",
+            f"--embedmd-database-dsn={dsn}",
+        ],
+        "env": [
+            _secret_env(secret, "DB_NAME", names.DB_NAME_KEY),
+            _secret_env(secret, "DB_USER", names.DB_USER_KEY),
+            _secret_env(secret, "DB_PASSWORD", names.DB_PASSWORD_KEY),
+        ],
+        "ports": [{"name": "http-api", "containerPort": names.REGISTRY_REST_PORT, "protocol": "TCP"}],
+        "readinessProbe": {**probe, "initialDelaySeconds": 5},
+        "livenessProbe": {**probe, "initialDelaySeconds": 30, "failureThreshold": 6},
+        "resources": resources("100m", "128Mi", "500m", "512Mi"),
+        "securityContext": restricted_container_security(),
+    }
+    return Manifest(
+        path=path,
+        template=f"{T}/core/deployment.json.j2",
+        kind="Deployment",
+        name=name,
+        context={
+            "name": name,
+            "namespace": spec.registry.namespace,
+            "labels": {**names.LABELS, **selector},
+            "strategy": "RollingUpdate",
+            "selector": selector,
+            "pod_security": restricted_pod_security(),
+            "containers": [container],
+            "volumes": [],
+        },
+    )
+
+
+def registry_server_service(spec: Spec, path: str) -> Manifest:
+    name = spec.registry.name
+    port = {"name": "http-api", "port": names.REGISTRY_REST_PORT, "targetPort": "http-api", "protocol": "TCP"}
+    return service(name, spec.registry.namespace, registry_labels(name, "model-registry"), [port], path)
