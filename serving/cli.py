@@ -12,6 +12,12 @@ from typing import Any
 from serving.contract import DEFAULT_HOST, DEFAULT_PORT
 from serving.contract import DEFAULT_MODEL_NAME as DEFAULT_MODEL
 
+PINNED_S3_HELP = (
+    "As for `jukebox release`: the options, else AWS_S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+    "AWS_S3_BUCKET, AWS_DEFAULT_REGION; with nothing configured the local services (`jukebox local up`). "
+    "The files are cached in <repo>/.jukebox/cache/models/<sha256>/."
+)
+
 
 def register(subparsers: Any) -> None:
     _register_serve(subparsers)
@@ -22,12 +28,22 @@ def _register_serve(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "serve",
         help="serve a trained model locally over the KServe v2 REST API, answering like OVMS",
-        description="Serve <DIR>/<n>/model.onnx (newest n) with OpenVINO (f32) at /v2/models/NAME/infer.",
+        description="Serve <DIR>/<n>/model.onnx (newest n), or what --env of --spec pins (fetched from S3, "
+        "sha256-verified against the pin), with OpenVINO (f32) at /v2/models/NAME/infer.",
     )
-    parser.add_argument("--model", required=True, metavar="DIR", help="model directory: DIR/1/model.onnx")
-    parser.add_argument("--name", default=DEFAULT_MODEL, help=f"model name in the URLs (default {DEFAULT_MODEL})")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", metavar="DIR", help="model directory: DIR/1/model.onnx")
+    source.add_argument("--spec", type=Path, metavar="FILE", help="model spec: serve the version --env pins")
+    parser.add_argument("--env", metavar="E", help="with --spec: the environment whose pin is served")
+    parser.add_argument(
+        "--name", default=None, help=f"model name in the URLs (default: the spec's model.name, else {DEFAULT_MODEL})"
+    )
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)")
+    s3 = parser.add_argument_group("S3 (with --spec)", PINNED_S3_HELP)
+    s3.add_argument("--s3-endpoint", help="S3 endpoint URL (AWS_S3_ENDPOINT)")
+    s3.add_argument("--s3-bucket", help="bucket (AWS_S3_BUCKET; default: the spec's storage.bucket)")
+    s3.add_argument("--s3-region", help="region (AWS_DEFAULT_REGION; default: the spec's storage.region)")
     parser.set_defaults(func=serve)
 
 
@@ -76,22 +92,43 @@ def serve(args: argparse.Namespace) -> int:
     from serving.engine import Engine
     from serving.server import bind, create_app, run
 
-    if not args.name or "/" in args.name:
+    if args.name is not None and (not args.name or "/" in args.name):
         raise InputError(f"--name {args.name!r}: must be a non-empty name without '/'")
     if not 0 <= args.port <= 65535:
         raise InputError(f"--port {args.port}: must be 0..65535")
-    engine = Engine.from_dir(Path(args.model))
+    if args.spec is None:
+        used = [o for o in ("env", "s3_endpoint", "s3_bucket", "s3_region") if getattr(args, o) is not None]
+        if used:
+            raise InputError(f"--{used[0].replace('_', '-')} goes with --spec FILE, not --model DIR")
+        model_dir, name = Path(args.model), args.name or DEFAULT_MODEL
+    else:
+        model_dir, name = _fetch_pinned(args)
+    engine = Engine.from_dir(model_dir)
     sock = bind(args.host, args.port)
     _check_host(args.host)
     host, port = sock.getsockname()[:2]
     base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
-    print(f"serving {args.name} version {engine.version} ({engine.onnx_path}) with OpenVINO f32")
-    print(f"  POST {base}/v2/models/{args.name}/infer   (Ctrl-C to stop)", flush=True)
+    print(f"serving {name} version {engine.version} ({engine.onnx_path}) with OpenVINO f32")
+    print(f"  POST {base}/v2/models/{name}/infer   (Ctrl-C to stop)", flush=True)
     try:
-        run(create_app(engine, args.name), sock)
+        run(create_app(engine, name), sock)
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
     return 0
+
+
+def _fetch_pinned(args: argparse.Namespace) -> tuple[Path, str]:
+    """`--spec FILE --env E`: the pinned version, downloaded (or cached) and sha256-verified."""
+    from jukebox.errors import InputError
+    from release.flow import Connection
+    from serving.pinned import fetch_pinned
+
+    if not args.env:
+        raise InputError("--spec FILE needs --env E: the environment whose pinned version to serve")
+    connection = Connection(s3_endpoint=args.s3_endpoint, s3_bucket=args.s3_bucket, s3_region=args.s3_region)
+    pinned = fetch_pinned(args.spec, args.env, connection, out=lambda line: print(line, file=sys.stderr))
+    print(f"{args.env} pins {pinned.pin.model} {pinned.pin.version} ({pinned.pin_file})", file=sys.stderr)
+    return pinned.model_dir, args.name or pinned.name
 
 
 def _rows(args: argparse.Namespace) -> Any:
