@@ -33,6 +33,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.add_argument("--kubernetes-version", default="1.33", help="Kubernetes schema version (default: 1.33)")
     validate.set_defaults(func=run_validate)
 
+    policy = subparsers.add_parser(
+        "policy",
+        help="security gate: checkov over every deployable Kustomize build and a secret scan of the repository",
+    )
+    policy.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
+    policy.set_defaults(func=run_policy)
+
     secrets = subparsers.add_parser(
         "secrets",
         help="list the credential Secrets a spec's manifests reference (created at provision time, never in git)",
@@ -111,3 +118,11 @@ def run_secrets(args: argparse.Namespace) -> int:
             shown = contract.public_values.get(key, "<secret: supplied at provision time>")
             print(f"  key         {key}: {shown}")
     return 0
+
+
+def run_policy(args: argparse.Namespace) -> int:
+    from generator.policy import policy_scan
+
+    report = policy_scan(args.root)
+    print(report.summary())
+    return 0 if report.ok else 1

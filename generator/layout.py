@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.environments import EnvironmentView, environment_views, merged_serving
-from generator.objects import argocd, project, serving, storage
+from generator.environments import EnvironmentView, environment_views
+from generator.objects import argocd, auth, network, project, serving, storage
 from generator.objects.common import Manifest
 from generator.objects.kustomize import kustomization
 from generator.pins import Pin
@@ -63,6 +63,8 @@ def overlay_manifests(env: EnvironmentView) -> tuple[list[Manifest], list[PatchM
     objects = [
         project.namespace(env, f"{root}/namespace.yaml"),
         serving.inferenceservice(env, f"{root}/inferenceservice.yaml"),
+        *network.environment_policies(env, root),
+        *auth.token_auth_objects(env, root),
     ]
     present = [m for m in objects if m is not None]
     patches = [p for p in (servingruntime_patch(env, root),) if p is not None]
@@ -80,7 +82,9 @@ def storage_manifests(spec: Spec) -> list[Manifest]:
     if not spec.minio.enabled:
         return []
     root = f"{spec.model.name}/storage"
+    env_namespaces = [env.namespace for env in spec.environments.values()]
     objects = [
+        *network.storage_policies(spec, env_namespaces, root),
         storage.storage_namespace(spec, f"{root}/namespace.yaml"),
         storage.persistentvolumeclaim(spec, f"{root}/persistentvolumeclaim.yaml"),
         storage.deployment(spec, f"{root}/deployment.yaml"),
@@ -139,6 +143,3 @@ def argocd_kustomization(argocd_files: list[str]) -> Manifest:
 def root_kustomization() -> Manifest:
     """The repo's bootstrap entry point: `kubectl apply -k .` creates the AppProjects and Applications."""
     return kustomization("kustomization.yaml", [f"{MANIFESTS_DIR}/{ARGOCD_DIR}"])
-
-
-__all__ = ["merged_serving", "spec_layout"]

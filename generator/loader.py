@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from generator.spec import Spec
 from jukebox.errors import InputError, Problem, SpecError
 
+_CREDENTIAL_KEY = re.compile(r"(access|secret)[-_]?key|password|passwd|token|credential|aws_", re.IGNORECASE)
 _LoaderBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -76,6 +78,12 @@ def _problem_from_pydantic(error: Any) -> Problem:
     loc = tuple(part for part in error["loc"] if part != "[key]")  # pydantic marks dict-key errors so
     path = ".".join(str(part) for part in loc)
     kind = error["type"]
+    if kind == "extra_forbidden" and _CREDENTIAL_KEY.search(str(loc[-1])):
+        return Problem(
+            path,
+            "credentials never go in a spec (it is committed to git): the provisioning script creates the "
+            "Secrets at provision time; `jukebox secrets --spec FILE` lists them",
+        )
     if kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
         hint = f"; allowed: {', '.join(allowed)}" if allowed else ""

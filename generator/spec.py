@@ -42,7 +42,7 @@ _FORBIDDEN_IN_TEXT = re.compile(r"[\x00-\x1f\x7f]|\{\{|\{%|\{#|\$\(")
 def _dns_label(value: str, max_length: int) -> str:
     if len(value) > max_length:
         raise ValueError(f"must be at most {max_length} characters (got {len(value)})")
-    if not _DNS_LABEL.match(value):
+    if not _DNS_LABEL.fullmatch(value):
         raise ValueError(
             "must be a Kubernetes name: lowercase letters, digits and '-', starting and ending "
             f"with a letter or digit (got {value!r})"
@@ -61,7 +61,7 @@ def _model_name(value: str) -> str:
 
 def _matches(pattern: re.Pattern[str], what: str) -> AfterValidator:
     def check(value: str) -> str:
-        if not pattern.match(value):
+        if not pattern.fullmatch(value):
             raise ValueError(f"must be {what} (got {value!r})")
         return value
 
@@ -242,6 +242,18 @@ class ReleaseGate(SpecModel):
     tolerance: float = Field(0.0, ge=0, description="How much worse a release may be and still be pinned.")
 
 
+class Security(SpecModel):
+    network_policies: bool = Field(
+        True,
+        description="Deny ingress by default in every generated namespace and allow only what the model and MinIO "
+        "need (see docs/security.md).",
+    )
+    allow_from_namespaces: list[KubeName] = Field(
+        default_factory=list,
+        description="Extra namespaces (e.g. a shared pipelines namespace) allowed to reach the model and MinIO.",
+    )
+
+
 class Spec(SpecModel):
     api_version: Literal["jukebox.rhoai-mlops.io/v1alpha1"] = Field(description="Spec schema version.")
     kind: Literal["ModelSpec"]
@@ -255,3 +267,4 @@ class Spec(SpecModel):
     gitops: GitOps
     training: TrainingParams = Field(default_factory=TrainingParams)
     release: ReleaseGate = Field(default_factory=ReleaseGate)
+    security: Security = Field(default_factory=Security)

@@ -12,9 +12,7 @@ SHARED_DIR = REPO_ROOT.parent / "shared"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--e2e", action="store_true", default=False, help="run end-to-end tests that need Docker + kind"
-    )
+    parser.addoption("--e2e", action="store_true", default=False, help="run end-to-end tests that need Docker + kind")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

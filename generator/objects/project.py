@@ -37,13 +37,14 @@ def admins_rolebinding(spec: Spec, path: str) -> Manifest | None:
         return None
     return Manifest(
         path=path,
-        template="project/rolebinding.json.j2",
+        template="rbac/rolebinding.json.j2",
         kind="RoleBinding",
         name=ADMINS_ROLEBINDING,
         context={
             "name": ADMINS_ROLEBINDING,
             "annotations": wave(WAVE_RBAC),
-            "cluster_role": "admin",
+            "role_kind": "ClusterRole",
+            "role_name": "admin",
             "subjects": subjects,
         },
     )

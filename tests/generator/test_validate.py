@@ -26,7 +26,18 @@ def test_every_kustomize_directory_builds(rendered: Path) -> None:
     assert len(directories) == 6  # argocd, base, 3 overlays, storage
     built = {d.name: kustomize_build(d) for d in directories}
     prod_kinds = sorted(doc["kind"] for doc in built["prod"])
-    assert prod_kinds == ["InferenceService", "Namespace", "RoleBinding", "ServingRuntime"]
+    assert prod_kinds == [
+        "InferenceService",
+        "Namespace",
+        "NetworkPolicy",
+        "NetworkPolicy",
+        "NetworkPolicy",
+        "Role",
+        "RoleBinding",
+        "RoleBinding",
+        "ServiceAccount",
+        "ServingRuntime",
+    ]
     assert all(doc["metadata"]["namespace"] == "jukebox-prod" for doc in built["prod"] if doc["kind"] != "Namespace")
     root_build = kustomize_build(rendered)
     assert sorted(doc["kind"] for doc in root_build) == ["AppProject"] + ["Application"] * 4
@@ -35,7 +46,8 @@ def test_every_kustomize_directory_builds(rendered: Path) -> None:
 def test_all_objects_validate(rendered: Path, shared_dir: Path) -> None:
     report = validate_tree(rendered / "manifests", shared_dir / "crds")
     assert report.ok, report.summary()
-    assert report.objects == 25  # argocd 5 + base 2 + overlays 4+3+4 + storage 7
+    # argocd 5 + base 2 + overlays (ns, rbac, 3 policies, isvc when pinned, auth objects in prod) + storage 10
+    assert report.objects == 40
 
 
 def test_core_kinds_are_validated_strictly(rendered: Path) -> None:

@@ -23,7 +23,7 @@ from release.local import LocalServices, ensure_local_services, running_registry
 if TYPE_CHECKING:
     from model_registry import ModelRegistry
 
-TEST_TOKEN = "test-token"  # a fixed bearer token for the in-process registry (not a secret)
+TEST_TOKEN = "test-token"  # pragma: allowlist secret (fixed token of the in-process test registry)
 
 
 def make_client(url: str, token: str | None = TEST_TOKEN, author: str = "tester") -> ModelRegistry:

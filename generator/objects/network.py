@@ -1,0 +1,92 @@
+"""NetworkPolicies: ingress denied by default in every generated namespace, then only what is needed.
+
+Egress stays open: the storage initializer must reach S3 and pods need DNS; see docs/security.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.environments import EnvironmentView
+from generator.names import MINIO_API_PORT, MINIO_UI_PORT
+from generator.objects.common import WAVE_RBAC, Manifest, wave
+from generator.objects.storage import BUCKET_JOB, MINIO_LABELS
+from generator.spec import Spec
+
+# Namespace labels OpenShift sets on its router and monitoring namespaces.
+OPENSHIFT_INGRESS = {"namespaceSelector": {"matchLabels": {"network.openshift.io/policy-group": "ingress"}}}
+OPENSHIFT_MONITORING = {"namespaceSelector": {"matchLabels": {"network.openshift.io/policy-group": "monitoring"}}}
+SERVERLESS_NAMESPACES = ("istio-system", "knative-serving", "knative-serving-ingress")
+
+
+def _namespaces(names: list[str]) -> dict[str, Any]:
+    return {
+        "namespaceSelector": {
+            "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": sorted(names)}]
+        }
+    }
+
+
+def _policy(path: str, name: str, pod_selector: dict[str, Any], ingress: list[dict[str, Any]]) -> Manifest:
+    return Manifest(
+        path=path,
+        template="network/networkpolicy.json.j2",
+        kind="NetworkPolicy",
+        name=name,
+        context={"name": name, "annotations": wave(WAVE_RBAC), "pod_selector": pod_selector, "ingress": ingress},
+    )
+
+
+def default_deny(path: str) -> Manifest:
+    return _policy(path, "default-deny-ingress", {}, [])
+
+
+def environment_policies(env: EnvironmentView, root: str) -> list[Manifest]:
+    spec = env.spec
+    if not spec.security.network_policies:
+        return []
+    model_pods = {"matchLabels": {"serving.kserve.io/inferenceservice": spec.model.name}}
+    callers = [OPENSHIFT_INGRESS, OPENSHIFT_MONITORING]
+    extra = list(spec.security.allow_from_namespaces)
+    if env.serving.deployment_mode == "Serverless":
+        extra += SERVERLESS_NAMESPACES
+    if extra:
+        callers.append(_namespaces(extra))
+    return [
+        default_deny(f"{root}/networkpolicy-default-deny-ingress.yaml"),
+        # Workbenches and pipelines of the project talk to each other and to the model.
+        _policy(
+            f"{root}/networkpolicy-allow-same-namespace.yaml",
+            "allow-same-namespace",
+            {},
+            [{"from": [{"podSelector": {}}]}],
+        ),
+        _policy(
+            f"{root}/networkpolicy-allow-model-callers.yaml", "allow-model-callers", model_pods, [{"from": callers}]
+        ),
+    ]
+
+
+def storage_policies(spec: Spec, environment_namespaces: list[str], root: str) -> list[Manifest]:
+    if not spec.security.network_policies:
+        return []
+    minio_pods = {"matchLabels": MINIO_LABELS}
+    api_port = [{"port": MINIO_API_PORT, "protocol": "TCP"}]
+    ui_port = [{"port": MINIO_UI_PORT, "protocol": "TCP"}]
+    bucket_job = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": BUCKET_JOB}}}
+    clients = _namespaces([*environment_namespaces, *spec.security.allow_from_namespaces])
+    return [
+        default_deny(f"{root}/networkpolicy-default-deny-ingress.yaml"),
+        _policy(
+            f"{root}/networkpolicy-allow-minio-api.yaml",
+            "allow-minio-api",
+            minio_pods,
+            [{"from": [clients, bucket_job], "ports": api_port}],
+        ),
+        _policy(
+            f"{root}/networkpolicy-allow-minio-routes.yaml",
+            "allow-minio-routes",
+            minio_pods,
+            [{"from": [OPENSHIFT_INGRESS], "ports": api_port + ui_port}],
+        ),
+    ]
