@@ -256,15 +256,17 @@ class Security(SpecModel):
 
 class Spec(SpecModel):
     api_version: Literal["jukebox.rhoai-mlops.io/v1alpha1"] = Field(description="Spec schema version.")
-    kind: Literal["ModelSpec"]
-    model: Model
-    project: Project
-    storage: Storage = Field(default_factory=Storage)
-    registry: Registry = Field(default_factory=Registry)
-    serving: Serving = Field(default_factory=Serving)
-    minio: Minio = Field(default_factory=Minio)
-    environments: dict[KubeName, Environment] = Field(min_length=1, description="Environments by name.")
-    gitops: GitOps
-    training: TrainingParams = Field(default_factory=TrainingParams)
-    release: ReleaseGate = Field(default_factory=ReleaseGate)
-    security: Security = Field(default_factory=Security)
+    kind: Literal["ModelSpec"] = Field(description="Always `ModelSpec`.")
+    model: Model = Field(description="The model: names of the registered model and its serving objects.")
+    project: Project = Field(description="The Data Science Project every environment namespace becomes.")
+    storage: Storage = Field(default_factory=Storage, description="Where model versions live in S3.")
+    registry: Registry = Field(default_factory=Registry, description="The Kubeflow Model Registry instance.")
+    serving: Serving = Field(default_factory=Serving, description="How the model is served (OVMS on KServe).")
+    minio: Minio = Field(default_factory=Minio, description="The in-cluster MinIO object store.")
+    environments: dict[KubeName, Environment] = Field(
+        min_length=1, description="Environments by name (e.g. dev, test, prod), each one namespace."
+    )
+    gitops: GitOps = Field(description="The git repository and Argo CD settings.")
+    training: TrainingParams = Field(default_factory=TrainingParams, description="Training hyper-parameters.")
+    release: ReleaseGate = Field(default_factory=ReleaseGate, description="The quality gate of `jukebox release`.")
+    security: Security = Field(default_factory=Security, description="Network policies.")

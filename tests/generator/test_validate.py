@@ -96,3 +96,10 @@ def test_secret_contracts_match_reference(repo_root: Path) -> None:
     with pytest.raises(InputError, match="missing"):
         s3.build({"AWS_ACCESS_KEY_ID": "id"})
     assert ("jukebox-minio", "minio-root") in contracts
+
+
+def test_spec_reference_page_is_current(repo_root: Path) -> None:
+    from generator.reference import spec_reference
+
+    page = (repo_root / "docs/spec-reference.md").read_text()
+    assert page == spec_reference(), "docs/spec-reference.md is stale: run scripts/gen-spec-reference"
