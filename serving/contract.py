@@ -6,23 +6,10 @@ import json
 from pathlib import Path
 
 from jukebox.errors import InputError
+from training.features import FEATURES as TRAINING_FEATURES
 
-# The 13 model inputs, in the lab's order; each FP32 with shape [-1, 1].
-FEATURES: tuple[str, ...] = (
-    "is_explicit",
-    "duration_ms",
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-)
+# The 13 model inputs, in the lab's order; each FP32 with shape [-1, 1]. One list for training and serving.
+FEATURES: tuple[str, ...] = TRAINING_FEATURES
 OUTPUT = "output"
 LABELS_FILE = "labels.json"
 DEFAULT_MODEL_NAME = "jukebox"  # the lab's InferenceService name
