@@ -1,0 +1,216 @@
+"""The --dry-run plan of specs/jukebox.yaml on both targets: exact steps, objects and order; no cluster."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from provisioning.cli import load_options
+from provisioning.objects import REDACTED, identity
+from provisioning.runner import SystemRunner
+from provisioning.targets import plan
+
+REPO = Path(__file__).resolve().parents[2]
+SPEC = REPO / "specs" / "jukebox.yaml"
+
+
+def _steps(target: str) -> list:
+    from generator.validate import kubectl_binary
+
+    kubectl = kubectl_binary()
+    args = argparse.Namespace(
+        spec=SPEC,
+        secrets_file=None,
+        context=None,
+        expect_server=None,
+        create_cluster=target == "kind",
+        cluster_name="jukebox",
+        git_insecure=False,
+        dry_run=True,
+    )
+    return plan(target, load_options(args, SystemRunner({"kubectl": kubectl}), kubectl))
+
+
+def summary(steps: list) -> list[tuple[str, list[str]]]:
+    return [(step.title, [identity(o) for o in step.objects()]) for step in steps]
+
+
+ENVS = ["jukebox-dev", "jukebox-prod", "jukebox-test"]
+SECRETS = [
+    "Secret/jukebox-minio/minio-root",
+    *[f"Secret/{ns}/aws-connection-models" for ns in ENVS],
+    "Secret/rhoai-model-registries/jukebox-registry-db",
+]
+STUBS = [
+    f"Namespace/{ns}"
+    for ns in ["jukebox-dev", "jukebox-minio", "jukebox-prod", "jukebox-test", "rhoai-model-registries"]
+]
+APPS = ["jukebox-dev", "jukebox-prod", "jukebox-test", "jukebox-storage"]
+ROOT = [
+    "AppProject/openshift-gitops/jukebox",
+    *[f"Application/openshift-gitops/{app}" for app in APPS],
+]
+REPO_SECRET = "Secret/openshift-gitops/repo-jukebox-"
+
+
+def _root(objects: list[str]) -> list[str]:
+    return sorted(objects)
+
+
+def test_openshift_plan_exact() -> None:
+    got = summary(_steps("openshift"))
+    titles = [title for title, _ in got]
+    assert titles[:8] == [
+        "logged in",
+        "API server",
+        "cluster is OpenShift",
+        "may create subscriptions.operators.coreos.com",
+        "may create clusterrolebindings.rbac.authorization.k8s.io",
+        "may create datascienceclusters.datasciencecluster.opendatahub.io",
+        "may create secrets",
+        "may create namespaces",
+    ]
+    objects = {title: objs for title, objs in got if objs}
+    assert titles[8:] == [
+        "operators: Namespaces, OperatorGroups, Subscriptions",
+        "operator openshift-gitops-operator installed",
+        "operator rhods-operator installed",
+        "operator CRDs established",
+        "OpenShift AI: DataScienceCluster (KServe RawDeployment, model registry)",
+        "DataScienceCluster ready",
+        "GitOps: what the Argo CD controller may sync",
+        "namespaces of the credential Secrets",
+        "credential Secrets (values never in git)",
+        "model registries: MySQL + ModelRegistry",
+        "model registry jukebox-registry available",
+        "register the git repository with Argo CD (https://github.com/rhoai-mlops/jukebox-gitops.git)",
+        "apply the root kustomization.yaml (AppProject + Applications)",
+        "Applications Synced/Healthy",
+    ]
+    assert objects["operators: Namespaces, OperatorGroups, Subscriptions"] == [
+        "Namespace/openshift-gitops-operator",
+        "OperatorGroup/openshift-gitops-operator/openshift-gitops-operator",
+        "Subscription/openshift-gitops-operator/openshift-gitops-operator",
+        "Namespace/redhat-ods-operator",
+        "OperatorGroup/redhat-ods-operator/rhods-operator",
+        "Subscription/redhat-ods-operator/rhods-operator",
+    ]
+    assert objects["OpenShift AI: DataScienceCluster (KServe RawDeployment, model registry)"] == [
+        "DataScienceCluster/default-dsc"
+    ]
+    assert objects["GitOps: what the Argo CD controller may sync"] == [
+        "ClusterRole/jukebox-gitops-deployer-openshift-gitops",
+        "ClusterRoleBinding/jukebox-gitops-deployer-openshift-gitops",
+    ]
+    assert objects["namespaces of the credential Secrets"] == STUBS
+    assert objects["credential Secrets (values never in git)"] == SECRETS
+    assert objects["model registries: MySQL + ModelRegistry"] == [
+        "Namespace/rhoai-model-registries",
+        "PersistentVolumeClaim/rhoai-model-registries/jukebox-registry-db",
+        "Deployment/rhoai-model-registries/jukebox-registry-db",
+        "Service/rhoai-model-registries/jukebox-registry-db",
+        "ModelRegistry/rhoai-model-registries/jukebox-registry",
+    ]
+    repo_step = objects["register the git repository with Argo CD (https://github.com/rhoai-mlops/jukebox-gitops.git)"]
+    assert len(repo_step) == 1 and repo_step[0].startswith(REPO_SECRET)
+    assert _root(objects["apply the root kustomization.yaml (AppProject + Applications)"]) == _root(ROOT)
+
+
+def test_kind_plan_exact() -> None:
+    got = summary(_steps("kind"))
+    objects = {title: objs for title, objs in got if objs}
+    assert [title for title, _ in got] == [
+        "Docker engine",
+        "kind cluster jukebox (kindest/node:v1.32.2)",
+        "kubeconfig context",
+        "cluster is not OpenShift",
+        "may do everything",
+        "install cert-manager v1.16.2 (upstream release manifest)",
+        "cert-manager available",
+        "install KServe v0.15.2 (upstream release manifest)",
+        "KServe available",
+        "install KServe cluster resources v0.15.2 (upstream release manifest)",
+        "KServe: RawDeployment by default (inferenceservice-config keys)",
+        "Argo CD: namespace, ClusterRoleBindings, argocd-cm keys",
+        "install Argo CD v2.14.11 (upstream release manifest)",
+        "Argo CD available",
+        "Argo CD CRDs established",
+        "namespaces of the credential Secrets",
+        "credential Secrets (values never in git)",
+        "model registries: MySQL + Kubeflow Model Registry server",
+        "model registry jukebox-registry available",
+        "register the git repository with Argo CD (https://github.com/rhoai-mlops/jukebox-gitops.git)",
+        "apply the root kustomization.yaml (AppProject + Applications)",
+        "Applications Synced/Healthy",
+    ]
+    assert objects["KServe: RawDeployment by default (inferenceservice-config keys)"] == [
+        "ConfigMap/kserve/inferenceservice-config"
+    ]
+    assert objects["Argo CD: namespace, ClusterRoleBindings, argocd-cm keys"] == [
+        "Namespace/openshift-gitops",
+        "ClusterRoleBinding/jukebox-argocd-application-controller-openshift-gitops",
+        "ClusterRoleBinding/jukebox-argocd-applicationset-controller-openshift-gitops",
+        "ClusterRoleBinding/jukebox-argocd-server-openshift-gitops",
+        "ConfigMap/openshift-gitops/argocd-cm",
+    ]
+    assert objects["credential Secrets (values never in git)"] == [
+        *SECRETS,
+        *[f"Secret/{ns}/storage-config" for ns in ENVS],
+    ]
+    assert objects["model registries: MySQL + Kubeflow Model Registry server"] == [
+        "Namespace/rhoai-model-registries",
+        "PersistentVolumeClaim/rhoai-model-registries/jukebox-registry-db",
+        "Deployment/rhoai-model-registries/jukebox-registry-db",
+        "Service/rhoai-model-registries/jukebox-registry-db",
+        "Deployment/rhoai-model-registries/jukebox-registry",
+        "Service/rhoai-model-registries/jukebox-registry",
+    ]
+    assert _root(objects["apply the root kustomization.yaml (AppProject + Applications)"]) == _root(ROOT)
+
+
+def test_secret_contract_labels_and_storage_config_keys() -> None:
+    steps = _steps("kind")
+    secrets = next(s for s in steps if s.title.startswith("credential Secrets")).objects()
+    s3 = next(o for o in secrets if o["metadata"]["name"] == "aws-connection-models")
+    assert s3["metadata"]["labels"] == {"opendatahub.io/dashboard": "true", "opendatahub.io/managed": "true"}
+    assert s3["metadata"]["annotations"] == {
+        "opendatahub.io/connection-type": "s3",
+        "openshift.io/display-name": "models",
+    }
+    assert sorted(s3["stringData"]) == sorted(
+        ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_S3_ENDPOINT", "AWS_S3_BUCKET", "AWS_DEFAULT_REGION"]
+    )
+    storage = next(o for o in secrets if o["metadata"]["name"] == "storage-config")
+    assert list(storage["stringData"]) == ["aws-connection-models"]
+
+
+@pytest.mark.parametrize("target", ["openshift", "kind"])
+def test_dry_run_cli_prints_plan_redacted(target: str, tmp_path: Path) -> None:
+    secrets_file = tmp_path / "secrets.yaml"
+    secrets_file.write_text("minio-root: {MINIO_ROOT_USER: admin-user-xyz, MINIO_ROOT_PASSWORD: s3cr3t-value-xyz}\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "provision"),
+            "--target",
+            target,
+            "--spec",
+            str(SPEC),
+            "--dry-run",
+            "--secrets-file",
+            str(secrets_file),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "s3cr3t-value-xyz" not in result.stdout and "admin-user-xyz" not in result.stdout
+    assert REDACTED in result.stdout
+    assert "values supplied (--secrets-file)" in result.stdout
+    assert "kind: Application" in result.stdout and "## 1. " in result.stdout
