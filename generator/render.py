@@ -162,3 +162,14 @@ def render_bootstrap(argocd_files: list[str]) -> tuple[str, str]:
         to_yaml(render_document(argo), _header(source, f"generator/templates/{argo.template}")),
         to_yaml(render_document(root), _header(source, f"generator/templates/{root.template}")),
     )
+
+
+def render_platform_files(specs: list[Spec]) -> dict[str, str]:
+    """The platform layer (operators, KServe, the registry) shared by every spec: manifests/platform/."""
+    from generator.platform import platform_manifests
+
+    source = "every spec in specs/"
+    return {
+        m.path: to_yaml(render_document(m), _header(source, f"generator/templates/{m.template}"))
+        for m in platform_manifests(specs)
+    }

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from generator.platform_settings import PlatformSettings
 from training.params import TrainingParams
 
 SPEC_API_VERSION = "jukebox.rhoai-mlops.io/v1alpha1"
@@ -270,3 +271,7 @@ class Spec(SpecModel):
     training: TrainingParams = Field(default_factory=TrainingParams, description="Training hyper-parameters.")
     release: ReleaseGate = Field(default_factory=ReleaseGate, description="The quality gate of `jukebox release`.")
     security: Security = Field(default_factory=Security, description="Network policies.")
+    platform: PlatformSettings = Field(
+        default_factory=PlatformSettings,
+        description="The platform layer scripts/provision installs (operators, KServe, the registry database).",
+    )

@@ -123,6 +123,13 @@ def crd_schemas(crds_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
     return schemas
 
 
+def _bundled_schemas() -> dict[tuple[str, str], dict[str, Any]]:
+    """Schemas shipped with the generator for kinds whose CRDs are not in the CRD directory (OLM)."""
+    from generator.platform import CRDS_DIR
+
+    return crd_schemas(CRDS_DIR)
+
+
 def validate_core(document: dict[str, Any], kubernetes_version: str) -> list[str]:
     import kubernetes_validate
 
@@ -151,7 +158,7 @@ def validate_document(document: dict[str, Any], crds_dir: Path | None, kubernete
         return validate_core(document, kubernetes_version)
     if crds_dir is None:
         return None
-    schema = crd_schemas(crds_dir).get((api_version, kind))
+    schema = crd_schemas(crds_dir).get((api_version, kind)) or _bundled_schemas().get((api_version, kind))
     if schema is None:
         return [f"no CRD for {api_version} {kind} in {crds_dir}"]
     return validate_custom(document, schema)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.platform.settings import KindSettings
+from generator.platform_settings import KindSettings
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from generator.objects.argocd import KIND_GROUPS
 from generator.objects.common import Manifest
 from generator.objects.kustomize import kustomization
 from generator.platform import names, objects
-from generator.platform.settings import KindSettings, Operator, PlatformSettings, RegistryDatabase
+from generator.platform_settings import KindSettings, Operator, PlatformSettings, RegistryDatabase
 from generator.spec import Spec
 from jukebox.errors import InputError
 

@@ -9,7 +9,7 @@ import yaml
 
 from generator.objects.common import Manifest, resources, restricted_container_security, restricted_pod_security
 from generator.platform import names
-from generator.platform.settings import KindSettings, Operator, PlatformSettings, RegistryDatabase
+from generator.platform_settings import KindSettings, Operator, PlatformSettings, RegistryDatabase
 from generator.spec import Spec
 
 T = "platform"
