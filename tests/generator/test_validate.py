@@ -47,8 +47,8 @@ def test_all_objects_validate(rendered: Path, shared_dir: Path) -> None:
     report = validate_tree(rendered / "manifests", shared_dir / "crds")
     assert report.ok, report.summary()
     # argocd 5 + base 2 + overlays (ns, rbac, 3 policies, isvc when pinned, auth objects in prod) + storage 10,
-    # and the platform layer (operators, DataScienceCluster, registries; kind equivalents) 24
-    assert report.objects == 64
+    # and the platform layer (operators, DataScienceCluster, registries; kind equivalents) 26
+    assert report.objects == 66
 
 
 def test_core_kinds_are_validated_strictly(rendered: Path) -> None:
