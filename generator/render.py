@@ -30,9 +30,19 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 _Dumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
+class _NullValue(ValueError):
+    """A context value holds None: a field the builders forgot to compute."""
+
+
 def _quote(value: Any) -> str:
     """Place any value in YAML safely: JSON is valid YAML, and no string can break out of it."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()  # StrictUndefined: raise jinja2's UndefinedError
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    # Cheap test first: only a value whose JSON mentions null can hold None.
+    if "null" in text and _has_null(value):
+        raise _NullValue(_first_null(value))
+    return text
 
 
 @cache
@@ -64,14 +74,19 @@ def load_pins(spec_path: Path, spec: Spec) -> dict[str, Pin | None]:
 
 
 def render_document(manifest: Manifest) -> dict[str, Any]:
-    text = jinja_environment().get_template(manifest.template).render(**manifest.context)
+    try:
+        text = jinja_environment().get_template(manifest.template).render(**manifest.context)
+    except _NullValue as null:
+        raise CheckFailed(f"{manifest.path} (from {manifest.template}): a value is null at {null}") from None
+    except jinja2.UndefinedError as undefined:
+        raise CheckFailed(f"{manifest.path} (from {manifest.template}): {undefined}") from None
     try:
         # Templates are JSON documents (JSON is YAML): parsing them back is cheap and exact.
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise CheckFailed(f"{manifest.path}: {manifest.template} did not render to valid JSON: {error}") from None
     if manifest.is_kustomization:
-        document = {key: value for key, value in document.items() if value not in (None, [], {})}
+        document = {key: value for key, value in document.items() if value not in ("", [], {})}
     check_document(manifest, document)
     return document
 
@@ -85,8 +100,6 @@ def check_document(manifest: Manifest, document: Any) -> None:
         raise CheckFailed(f"{where}: kind {document.get('kind')!r}, expected {manifest.kind!r}")
     if manifest.name is not None and document.get("metadata", {}).get("name") != manifest.name:
         raise CheckFailed(f"{where}: metadata.name is not {manifest.name!r}")
-    if _has_null(document):
-        raise CheckFailed(f"{where}: {_first_null(document)} is null")
 
 
 def _has_null(value: Any) -> bool:

@@ -23,7 +23,7 @@ def kustomization(
         template="kustomize/kustomization.json.j2",
         kind="Kustomization",
         context={
-            "namespace": namespace,
+            "namespace": namespace or "",  # empty keys are dropped after parsing
             "resources": resources,
             "patches": [{"path": patch} for patch in sorted(patches or [])],
             "labels": labels,

@@ -158,3 +158,22 @@ def test_committed_manifests_match_specs(repo_root: Path, tmp_path: Path) -> Non
     shutil.copy(repo_root / "kustomization.yaml", copy / "kustomization.yaml")
     drift = check_repo(copy, use_cache=False)
     assert drift.clean, f"run `jukebox render`: {drift.changed_paths()}"
+
+
+def test_template_values_are_checked_before_writing() -> None:
+    from generator.objects.common import Manifest
+    from generator.render import render_document
+    from jukebox.errors import CheckFailed
+
+    context = {"name": "x", "labels": {}, "annotations": {"a": None}}
+    null = Manifest("x.yaml", "project/namespace.json.j2", context, kind="Namespace", name="x")
+    with pytest.raises(CheckFailed, match=r"a value is null at a"):
+        render_document(null)
+    missing = Manifest("x.yaml", "project/namespace.json.j2", {"name": "x", "labels": {}}, kind="Namespace", name="x")
+    with pytest.raises(CheckFailed, match="'annotations' is undefined"):
+        render_document(missing)
+    wrong_name = Manifest(
+        "x.yaml", "project/namespace.json.j2", {**context, "annotations": {}}, kind="Namespace", name="y"
+    )
+    with pytest.raises(CheckFailed, match=r"metadata\.name is not 'y'"):
+        render_document(wrong_name)
