@@ -5,7 +5,8 @@ State (data, logs, pids, ports, generated credentials) lives in `<repo>/.jukebox
 `$JUKEBOX_STATE_DIR`, or the `state_dir` given.
 """
 
-from release.local.registry_server import running_registry
+from typing import Any
+
 from release.local.services import (
     LocalServices,
     LocalStatus,
@@ -28,3 +29,13 @@ __all__ = [
     "running_registry",
     "stop_local_services",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The in-process registry pulls in aiohttp and the client's models: import it only when asked for,
+    # so `jukebox --help` stays fast.
+    if name == "running_registry":
+        from release.local.registry_server import running_registry
+
+        return running_registry
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
