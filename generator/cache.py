@@ -99,9 +99,9 @@ class RenderCache:
         size, mtime_ns, sha = entry
         return bool(stat.st_size == size and stat.st_mtime_ns == mtime_ns and sha == _text_sha(expected))
 
-    def remember(self, path: Path, verified_text: str) -> None:
-        stat = path.stat()
-        self.disk_state[path.as_posix()] = [stat.st_size, stat.st_mtime_ns, _text_sha(verified_text)]
+    def remember(self, path: str, verified_text: str) -> None:
+        stat = os.stat(path)
+        self.disk_state[path] = [stat.st_size, stat.st_mtime_ns, _text_sha(verified_text)]
         self.disk_state_dirty = True
 
     def save(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import gc
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -158,7 +159,7 @@ def compare_tree(tree: Tree, root: Path, cache: RenderCache | None = None) -> Dr
             stale.append(path)
             diffs[path] = _short_diff(path, actual, expected[path])
         elif cache:
-            cache.remember(root / path, expected[path])
+            cache.remember(f"{root_text}/{path}", expected[path])
     return Drift(stale, missing, extra, diffs)
 
 
@@ -191,38 +192,40 @@ def _short_diff(path: str, actual: str, expected: str, limit: int = 20) -> str:
     return "\n".join(shown)
 
 
-def _write_new_file(path: Path, text: str) -> None:
-    # Plain os calls: tens of thousands of small files, where text-mode file objects cost twice as much.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        os.write(fd, text.encode("utf-8"))
-    finally:
-        os.close(fd)
+def _write_files(directory: Path, files: dict[str, str]) -> None:
+    # Plain os calls and string paths: tens of thousands of small files, where pathlib and text-mode
+    # file objects cost more than the writing itself.
+    base = str(directory)
+    made: set[str] = set()
+    for relative, text in files.items():
+        target = f"{base}/{relative}"
+        parent = target.rsplit("/", 1)[0]
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, text.encode("utf-8"))
+        finally:
+            os.close(fd)
 
 
 def write_tree(tree: Tree, root: Path, cache: RenderCache | None = None) -> None:
     """Write manifests/ through a staging directory swapped over the old one; then the root file."""
     out = root / MANIFESTS_DIR
     staging = staging_directory(out)
-    made: set[Path] = set()
     try:
-        for path, text in tree.files.items():
-            target = staging / path
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            _write_new_file(target, text)
+        _write_files(staging, tree.files)
         swap_directory(staging, out)
     except BaseException:
-        import shutil
-
         shutil.rmtree(staging, ignore_errors=True)
         raise
     atomic_write_text(root / ROOT_KUSTOMIZATION, tree.root_kustomization)
     if cache:
+        base = out.as_posix()
         for path, text in tree.files.items():
-            cache.remember(out / path, text)
-        cache.remember(root / ROOT_KUSTOMIZATION, tree.root_kustomization)
+            cache.remember(f"{base}/{path}", text)
+        cache.remember((root / ROOT_KUSTOMIZATION).as_posix(), tree.root_kustomization)
 
 
 @contextmanager
