@@ -16,14 +16,14 @@ REGISTRY_GRPC_PORT = 9090
 # Keys of the registry database Secret (the names the OpenShift AI documentation uses).
 DB_NAME_KEY = "database-name"
 DB_USER_KEY = "database-user"
-DB_PASSWORD_KEY = "database-password"
+DB_PASSWORD_KEY = "database-password"  # pragma: allowlist secret (a key name, not a value)
 
 # Upstream Argo CD (install.yaml) service accounts and their ClusterRoles (same names).
 ARGOCD_CLUSTER_ACCOUNTS = ("argocd-application-controller", "argocd-applicationset-controller", "argocd-server")
 # The OpenShift GitOps default instance's application controller (instance name = namespace).
 KSERVE_NAMESPACE = "kserve"
 KSERVE_CONFIGMAP = "inferenceservice-config"
-KSERVE_STORAGE_SECRET = "storage-config"
+KSERVE_STORAGE_SECRET = "storage-config"  # pragma: allowlist secret (a Secret name, not a value)
 
 
 def registry_db_name(registry_name: str) -> str:

@@ -229,9 +229,46 @@ def kserve_deploy_config() -> str:
 
 # --- Registry database and (kind) registry server ---------------------------------------------------
 
+# Where the database credentials are mounted as files (images that read them from files).
+DB_SECRETS_MOUNT = "/run/secrets/registry-db"
+# kind has no SCC to assign a UID: a fixed one above the host's range (CKV_K8S_40). Both images run with
+# an arbitrary UID: the official MySQL image as long as its data directory is writable (fsGroup), the
+# registry server writes nothing but /tmp.
+KIND_UID = 10001
+
+# checkov skips (annotation `checkov.io/skipN: CHECK=reason`), each with the reason it cannot be met.
+# Same reason as MinIO's (generator/objects/storage.py).
+SKIP_SCC_UID = ("CKV_K8S_40", "OpenShift restricted-v2 SCC assigns a high UID from the namespace range")
+SKIP_RHEL_MYSQL_ENV = (
+    "CKV_K8S_35",
+    "sclorg mysql-80 reads MYSQL_USER, MYSQL_PASSWORD and MYSQL_DATABASE from environment variables only",
+)
+SKIP_REGISTRY_DSN_ENV = (
+    "CKV_K8S_35",
+    "the model registry server reads the database password only as part of its DSN (--embedmd-database-dsn, "
+    "expanded from this variable); the provisioned Secret holds the parts, not a DSN file",
+)
+SKIP_REGISTRY_NO_DIGEST = (
+    "CKV_K8S_43",
+    "no digest of this model registry server tag could be verified when pinned; pulled with "
+    "imagePullPolicy Always; set platform.kind.modelRegistryImage to tag@sha256 to pin it",
+)
+
+
+def checkov_skips(*skips: tuple[str, str]) -> dict[str, str]:
+    return {f"checkov.io/skip{n}": f"{check}={reason}" for n, (check, reason) in enumerate(skips, start=1)}
+
+
+def pinned(image: str) -> bool:
+    return "@sha256:" in image
+
 
 def _secret_env(secret: str, variable: str, key: str) -> dict[str, Any]:
     return {"name": variable, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def _empty_dir(name: str, size: str) -> dict[str, Any]:
+    return {"name": name, "emptyDir": {"sizeLimit": size}}
 
 
 def registry_labels(name: str, component: str) -> dict[str, str]:
@@ -254,43 +291,89 @@ def registry_db_pvc(spec: Spec, db: RegistryDatabase, path: str) -> Manifest:
     )
 
 
+def _kind_mysql(secret: str) -> dict[str, Any]:
+    """The official image: credentials as files (its entrypoint reads MYSQL_*_FILE), a fixed high UID."""
+    files = {
+        "MYSQL_DATABASE_FILE": names.DB_NAME_KEY,
+        "MYSQL_USER_FILE": names.DB_USER_KEY,
+        "MYSQL_PASSWORD_FILE": names.DB_PASSWORD_KEY,
+    }
+    user, password = (f"{DB_SECRETS_MOUNT}/{key}" for key in (names.DB_USER_KEY, names.DB_PASSWORD_KEY))
+    return {
+        # The PVC's root holds lost+found: MySQL refuses a non-empty data directory, so use a subdirectory.
+        "args": ["--datadir=/var/lib/mysql/datadir"],
+        "env": [
+            *({"name": variable, "value": f"{DB_SECRETS_MOUNT}/{key}"} for variable, key in files.items()),
+            # Root is never used: a random password, printed once in the first start's log.
+            {"name": "MYSQL_RANDOM_ROOT_PASSWORD", "value": "yes"},
+        ],
+        "ping": f'MYSQL_PWD="$(cat {password})" mysqladmin -h 127.0.0.1 -u "$(cat {user})" ping',
+        "pod_security": {"runAsUser": KIND_UID, "runAsGroup": KIND_UID, "fsGroup": KIND_UID},
+        # Besides the data volume MySQL writes its socket and pid file (/var/run/mysqld) and temp files.
+        "mounts": [
+            {"name": "data", "mountPath": "/var/lib/mysql"},
+            {"name": "run", "mountPath": "/var/run/mysqld"},
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "credentials", "mountPath": DB_SECRETS_MOUNT, "readOnly": True},
+        ],
+        "volumes": [
+            _empty_dir("run", "16Mi"),
+            _empty_dir("tmp", "256Mi"),
+            # 0440: the files are group-owned by fsGroup, which the container runs in.
+            {"name": "credentials", "secret": {"secretName": secret, "defaultMode": 0o440}},
+        ],
+        "skips": [],
+    }
+
+
+def _openshift_mysql(secret: str) -> dict[str, Any]:
+    """sclorg mysql-80: environment credentials only, the UID assigned by the restricted-v2 SCC."""
+    return {
+        "args": [],
+        "env": [
+            _secret_env(secret, "MYSQL_DATABASE", names.DB_NAME_KEY),
+            _secret_env(secret, "MYSQL_USER", names.DB_USER_KEY),
+            _secret_env(secret, "MYSQL_PASSWORD", names.DB_PASSWORD_KEY),
+        ],
+        "ping": 'MYSQL_PWD="$MYSQL_PASSWORD" mysqladmin -h 127.0.0.1 -u "$MYSQL_USER" ping',
+        "pod_security": {},
+        # Besides its data (/var/lib/mysql/data) the image writes its generated config (/etc/my.cnf.d),
+        # the init socket (/tmp/mysql.sock) and the server socket in its home (/var/lib/mysql).
+        "mounts": [
+            {"name": "home", "mountPath": "/var/lib/mysql"},
+            {"name": "data", "mountPath": "/var/lib/mysql/data"},
+            {"name": "config", "mountPath": "/etc/my.cnf.d"},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+        "volumes": [_empty_dir("home", "16Mi"), _empty_dir("config", "16Mi"), _empty_dir("tmp", "256Mi")],
+        "skips": [SKIP_RHEL_MYSQL_ENV, SKIP_SCC_UID],
+    }
+
+
 def registry_db_deployment(spec: Spec, db: RegistryDatabase, target: str, path: str) -> Manifest:
     name = names.registry_db_name(spec.registry.name)
     secret = names.registry_db_secret(spec)
     selector = registry_labels(name, "database")
-    env = [
-        _secret_env(secret, "MYSQL_DATABASE", names.DB_NAME_KEY),
-        _secret_env(secret, "MYSQL_USER", names.DB_USER_KEY),
-        _secret_env(secret, "MYSQL_PASSWORD", names.DB_PASSWORD_KEY),
-    ]
-    pod_security = restricted_pod_security()
-    if target == "kind":
-        # The upstream image's entrypoint expects its own uid; OpenShift assigns one instead.
-        image, args, data_dir = db.kind_image, ["--datadir=/var/lib/mysql/datadir"], "/var/lib/mysql"
-        env.append({"name": "MYSQL_RANDOM_ROOT_PASSWORD", "value": "yes"})
-        pod_security = {**pod_security, "runAsUser": 999, "runAsGroup": 999, "fsGroup": 999}
-    else:
-        image, args, data_dir = db.openshift_image, [], "/var/lib/mysql/data"
-    ping = 'MYSQL_PWD="$MYSQL_PASSWORD" mysqladmin -h 127.0.0.1 -u "$MYSQL_USER" ping'
+    image = db.kind_image if target == "kind" else db.openshift_image
+    variant = _kind_mysql(secret) if target == "kind" else _openshift_mysql(secret)
     container: dict[str, Any] = {
         "name": "mysql",
         "image": image,
         "imagePullPolicy": "IfNotPresent",
-        "env": env,
+        "env": variant["env"],
         "ports": [{"name": "mysql", "containerPort": names.REGISTRY_DB_PORT, "protocol": "TCP"}],
         "readinessProbe": {
-            "exec": {"command": ["/bin/sh", "-c", ping]},
+            "exec": {"command": ["/bin/sh", "-c", variant["ping"]]},
             "initialDelaySeconds": 10,
             "periodSeconds": 10,
         },
         "livenessProbe": {"tcpSocket": {"port": "mysql"}, "initialDelaySeconds": 30, "periodSeconds": 20},
         "resources": resources("100m", "512Mi", "1", "1Gi"),
-        # MySQL writes its runtime config and socket outside the data volume.
-        "securityContext": restricted_container_security(read_only_root=False),
-        "volumeMounts": [{"name": "data", "mountPath": data_dir}],
+        "securityContext": restricted_container_security(),
+        "volumeMounts": variant["mounts"],
     }
-    if args:
-        container["args"] = args
+    if variant["args"]:
+        container["args"] = variant["args"]
     return Manifest(
         path=path,
         template=f"{T}/core/deployment.json.j2",
@@ -300,11 +383,12 @@ def registry_db_deployment(spec: Spec, db: RegistryDatabase, target: str, path: 
             "name": name,
             "namespace": spec.registry.namespace,
             "labels": {**names.LABELS, **selector},
+            "annotations": checkov_skips(*variant["skips"]),
             "strategy": "Recreate",
             "selector": selector,
-            "pod_security": pod_security,
+            "pod_security": {**restricted_pod_security(), **variant["pod_security"]},
             "containers": [container],
-            "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": name}}],
+            "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": name}}, *variant["volumes"]],
         },
     )
 
@@ -341,10 +425,12 @@ def registry_server_deployment(spec: Spec, kind: KindSettings, path: str) -> Man
         "?charset=utf8mb4"
     )
     probe = {"httpGet": {"path": "/readyz/health", "port": "http-api"}, "periodSeconds": 10, "timeoutSeconds": 5}
+    image = kind.model_registry_image
     container = {
         "name": "rest-container",
-        "image": kind.model_registry_image,
-        "imagePullPolicy": "IfNotPresent",
+        "image": image,
+        # A tag-only reference is re-resolved on every pull rather than trusted from the node's cache.
+        "imagePullPolicy": "IfNotPresent" if pinned(image) else "Always",
         "command": ["/model-registry", "proxy"],
         "args": [
             "--hostname=0.0.0.0",
@@ -363,7 +449,9 @@ def registry_server_deployment(spec: Spec, kind: KindSettings, path: str) -> Man
         "livenessProbe": {**probe, "initialDelaySeconds": 30, "failureThreshold": 6},
         "resources": resources("100m", "128Mi", "500m", "512Mi"),
         "securityContext": restricted_container_security(),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
+    skips = [SKIP_REGISTRY_DSN_ENV] if pinned(image) else [SKIP_REGISTRY_DSN_ENV, SKIP_REGISTRY_NO_DIGEST]
     return Manifest(
         path=path,
         template=f"{T}/core/deployment.json.j2",
@@ -373,11 +461,12 @@ def registry_server_deployment(spec: Spec, kind: KindSettings, path: str) -> Man
             "name": name,
             "namespace": spec.registry.namespace,
             "labels": {**names.LABELS, **selector},
+            "annotations": checkov_skips(*skips),
             "strategy": "RollingUpdate",
             "selector": selector,
-            "pod_security": restricted_pod_security(),
+            "pod_security": {**restricted_pod_security(), "runAsUser": KIND_UID, "runAsGroup": KIND_UID},
             "containers": [container],
-            "volumes": [],
+            "volumes": [_empty_dir("tmp", "64Mi")],
         },
     )
 

