@@ -25,26 +25,14 @@ import pytest
 import requests
 import yaml
 
+from training.features import FEATURES as TRAINING_FEATURES
+
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 GIT_NS = "jukebox-e2e-git"
 GIT_URL = f"https://git-server.{GIT_NS}.svc.cluster.local/git/jukebox.git"
-FEATURES = [
-    "is_explicit",
-    "duration_ms",
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-]
+FEATURES = list(TRAINING_FEATURES)
 SONG = [0, 210000, 0.64, 0.7, 5, -6.0, 1, 0.05, 0.1, 0.0, 0.12, 0.5, 120.0]
 # OpenVINO Model Server for kind: override with an upstream image pinned by digest, e.g.
 # JUKEBOX_E2E_OVMS_IMAGE=docker.io/openvino/model_server:2025.1@sha256:<digest>; default: the spec's image.
