@@ -9,7 +9,7 @@ from typing import Any
 
 from generator.names import application_name, storage_application_name
 from generator.objects.common import Manifest
-from generator.platform import kind_manifests, names, openshift_manifests, settings_of
+from generator.platform import kind_manifests, names, openshift_manifests
 from generator.platform_settings import PlatformSettings
 from generator.render import render_document
 from generator.spec import Spec
@@ -55,7 +55,7 @@ class Options:
 
     @property
     def settings(self) -> PlatformSettings:
-        return settings_of(self.spec)
+        return self.spec.platform
 
 
 def directories(manifests: list[Manifest]) -> dict[str, list[dict[str, Any]]]:

@@ -42,14 +42,7 @@ __all__ = [
     "kind_manifests",
     "openshift_manifests",
     "platform_manifests",
-    "settings_of",
 ]
-
-
-def settings_of(spec: Spec) -> PlatformSettings:
-    """The spec's `platform` section once the spec has one; the defaults until then."""
-    value = getattr(spec, "platform", None)
-    return value if isinstance(value, PlatformSettings) else PlatformSettings()
 
 
 def _sorted_specs(specs: Iterable[Spec]) -> list[Spec]:
@@ -61,8 +54,8 @@ def cluster_settings(specs: Iterable[Spec]) -> PlatformSettings:
     ordered = _sorted_specs(specs)
     if not ordered:
         return PlatformSettings()
-    first = settings_of(ordered[0])
-    differing = [spec.model.name for spec in ordered[1:] if settings_of(spec) != first]
+    first = ordered[0].platform
+    differing = [spec.model.name for spec in ordered[1:] if spec.platform != first]
     if differing:
         raise InputError(
             f"platform: specs {', '.join(differing)} ask for other platform settings than "
