@@ -156,12 +156,12 @@ def validate_document(document: dict[str, Any], crds_dir: Path | None, kubernete
     api_version, kind = document.get("apiVersion", ""), document.get("kind", "")
     if api_version in CORE_GROUPS:
         return validate_core(document, kubernetes_version)
-    if crds_dir is None:
-        return None
-    schema = crd_schemas(crds_dir).get((api_version, kind)) or _bundled_schemas().get((api_version, kind))
-    if schema is None:
-        return [f"no CRD for {api_version} {kind} in {crds_dir}"]
-    return validate_custom(document, schema)
+    schema = _bundled_schemas().get((api_version, kind))
+    if schema is None and crds_dir is not None:
+        schema = crd_schemas(crds_dir).get((api_version, kind))
+        if schema is None:
+            return [f"no CRD for {api_version} {kind} in {crds_dir}"]
+    return None if schema is None else validate_custom(document, schema)
 
 
 def resolve_crds_dir(crds: Path | None) -> Path | None:
