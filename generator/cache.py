@@ -64,6 +64,7 @@ class RenderCache:
         self.disk_state_path = directory / "disk-state.json"
         self.disk_state: dict[str, list[Any]] = self._load_disk_state()
         self.disk_state_dirty = False
+        self.used_keys: set[str] = set()
 
     @classmethod
     def for_repo(cls, root: Path) -> RenderCache:
@@ -78,6 +79,7 @@ class RenderCache:
 
     def lookup(self, key: str) -> dict[str, Any] | None:
         """The cached entry: the parsed spec and pins, and the rendered files (None on a miss)."""
+        self.used_keys.add(key)
         try:
             entry = json.loads((self.directory / f"{key}.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -85,6 +87,7 @@ class RenderCache:
         return entry if isinstance(entry, dict) and {"spec", "pins", "files", "argocd"} <= set(entry) else None
 
     def store(self, key: str, entry: dict[str, Any]) -> None:
+        self.used_keys.add(key)
         atomic_write_text(self.directory / f"{key}.json", json.dumps(entry, sort_keys=True), durable=False)
 
     def unchanged_on_disk(self, path: str, expected: str) -> bool:
@@ -104,15 +107,17 @@ class RenderCache:
         self.disk_state[path] = [stat.st_size, stat.st_mtime_ns, _text_sha(verified_text)]
         self.disk_state_dirty = True
 
-    def save(self) -> None:
+    def save(self, prune: bool = True) -> None:
+        """Persist the disk state; with `prune`, drop the entries of specs and pins that no longer exist."""
+        if prune and self.directory.is_dir():
+            for entry in os.scandir(self.directory):
+                key = entry.name.removesuffix(".json")
+                if (
+                    entry.name.endswith(".json")
+                    and entry.path != str(self.disk_state_path)
+                    and key not in self.used_keys
+                ):
+                    os.unlink(entry.path)
         if self.disk_state_dirty:
             atomic_write_text(self.disk_state_path, json.dumps(self.disk_state, sort_keys=True), durable=False)
             self.disk_state_dirty = False
-
-    @staticmethod
-    def prune_hint() -> str:
-        return f"delete {CACHE_DIR} to drop the cache; it is rebuilt on the next render"
-
-
-def cache_size_bytes(directory: Path) -> int:
-    return sum(entry.stat().st_size for entry in os.scandir(directory) if entry.is_file()) if directory.is_dir() else 0

@@ -177,3 +177,15 @@ def test_template_values_are_checked_before_writing() -> None:
     )
     with pytest.raises(CheckFailed, match=r"metadata\.name is not 'y'"):
         render_document(wrong_name)
+
+
+def test_cache_keeps_only_entries_of_current_specs(rendered_repo: Path) -> None:
+    cache_dir = rendered_repo / ".jukebox/cache/render"
+    entries_before = {p.name for p in cache_dir.glob("*.json")} - {"disk-state.json"}
+    assert len(entries_before) == 1
+    spec = base_spec()
+    spec["project"]["description"] = "a new description"
+    make_repo(rendered_repo, {"jukebox": spec})
+    render_repo(rendered_repo)
+    entries_after = {p.name for p in cache_dir.glob("*.json")} - {"disk-state.json"}
+    assert len(entries_after) == 1 and entries_after != entries_before
