@@ -119,25 +119,34 @@ def openshift_manifests(specs: list[Spec], settings: PlatformSettings) -> list[M
                 f"{root}/gitops/clusterrolebinding-{role}.yaml",
             ),
         ]
-    registries: list[Manifest] = []
-    db = settings.registry_database
     base = f"{root}/registries"
-    for namespace in sorted({spec.registry.namespace for spec in specs}):
-        registries.append(objects.namespace(namespace, f"{base}/namespace-{namespace}.yaml"))
+    registries = _registry_databases(specs, settings, "openshift", base)
     for spec in _registries(specs):
         name = spec.registry.name
-        registries += [
-            objects.registry_db_pvc(spec, db, f"{base}/{name}-db-persistentvolumeclaim.yaml"),
-            objects.registry_db_deployment(spec, db, "openshift", f"{base}/{name}-db-deployment.yaml"),
-            objects.registry_db_service(spec, f"{base}/{name}-db-service.yaml"),
-            objects.modelregistry(spec, db, f"{base}/{name}-modelregistry.yaml"),
-        ]
+        registries.append(objects.modelregistry(spec, settings.registry_database, f"{base}/{name}-modelregistry.yaml"))
     return [
         *_directory(f"{root}/operators", operators),
         *_directory(f"{root}/openshift-ai", openshift_ai),
         *(_directory(f"{root}/gitops", gitops) if gitops else []),
         *(_directory(base, registries) if registries else []),
     ]
+
+
+def _registry_databases(specs: list[Spec], settings: PlatformSettings, target: str, base: str) -> list[Manifest]:
+    """The registries' namespaces, and per registry its MySQL (PVC, Deployment for `target`, Service)."""
+    db = settings.registry_database
+    manifests = [
+        objects.namespace(namespace, f"{base}/namespace-{namespace}.yaml")
+        for namespace in sorted({spec.registry.namespace for spec in specs})
+    ]
+    for spec in _registries(specs):
+        name = spec.registry.name
+        manifests += [
+            objects.registry_db_pvc(spec, db, f"{base}/{name}-db-persistentvolumeclaim.yaml"),
+            objects.registry_db_deployment(spec, db, target, f"{base}/{name}-db-deployment.yaml"),
+            objects.registry_db_service(spec, f"{base}/{name}-db-service.yaml"),
+        ]
+    return manifests
 
 
 def kind_manifests(specs: list[Spec], settings: PlatformSettings) -> list[Manifest]:
@@ -170,17 +179,11 @@ def kind_manifests(specs: list[Spec], settings: PlatformSettings) -> list[Manife
             f"{root}/kserve/configmap-{names.KSERVE_CONFIGMAP}.yaml",
         )
     ]
-    registries: list[Manifest] = []
-    db = settings.registry_database
     base = f"{root}/registries"
-    for namespace in sorted({spec.registry.namespace for spec in specs}):
-        registries.append(objects.namespace(namespace, f"{base}/namespace-{namespace}.yaml"))
+    registries = _registry_databases(specs, settings, "kind", base)
     for spec in _registries(specs):
         name = spec.registry.name
         registries += [
-            objects.registry_db_pvc(spec, db, f"{base}/{name}-db-persistentvolumeclaim.yaml"),
-            objects.registry_db_deployment(spec, db, "kind", f"{base}/{name}-db-deployment.yaml"),
-            objects.registry_db_service(spec, f"{base}/{name}-db-service.yaml"),
             objects.registry_server_deployment(spec, settings.kind, f"{base}/{name}-deployment.yaml"),
             objects.registry_server_service(spec, f"{base}/{name}-service.yaml"),
         ]
