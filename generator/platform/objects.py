@@ -374,6 +374,32 @@ def registry_db_deployment(spec: Spec, db: RegistryDatabase, target: str, path: 
     }
     if variant["args"]:
         container["args"] = variant["args"]
+    return _registry_deployment(
+        spec,
+        name,
+        selector,
+        skips=variant["skips"],
+        strategy="Recreate",  # one MySQL on one ReadWriteOnce volume: never two pods at once
+        pod_security=variant["pod_security"],
+        container=container,
+        volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": name}}, *variant["volumes"]],
+        path=path,
+    )
+
+
+def _registry_deployment(
+    spec: Spec,
+    name: str,
+    selector: dict[str, str],
+    *,
+    skips: list[tuple[str, str]],
+    strategy: str,
+    pod_security: dict[str, Any],
+    container: dict[str, Any],
+    volumes: list[dict[str, Any]],
+    path: str,
+) -> Manifest:
+    """A Deployment in the registry namespace: restricted pod security plus `pod_security`, one container."""
     return Manifest(
         path=path,
         template=f"{T}/core/deployment.json.j2",
@@ -383,12 +409,12 @@ def registry_db_deployment(spec: Spec, db: RegistryDatabase, target: str, path: 
             "name": name,
             "namespace": spec.registry.namespace,
             "labels": {**names.LABELS, **selector},
-            "annotations": checkov_skips(*variant["skips"]),
-            "strategy": "Recreate",
+            "annotations": checkov_skips(*skips),
+            "strategy": strategy,
             "selector": selector,
-            "pod_security": {**restricted_pod_security(), **variant["pod_security"]},
+            "pod_security": {**restricted_pod_security(), **pod_security},
             "containers": [container],
-            "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": name}}, *variant["volumes"]],
+            "volumes": volumes,
         },
     )
 
@@ -452,22 +478,16 @@ def registry_server_deployment(spec: Spec, kind: KindSettings, path: str) -> Man
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     skips = [SKIP_REGISTRY_DSN_ENV] if pinned(image) else [SKIP_REGISTRY_DSN_ENV, SKIP_REGISTRY_NO_DIGEST]
-    return Manifest(
+    return _registry_deployment(
+        spec,
+        name,
+        selector,
+        skips=skips,
+        strategy="RollingUpdate",
+        pod_security={"runAsUser": KIND_UID, "runAsGroup": KIND_UID},
+        container=container,
+        volumes=[_empty_dir("tmp", "64Mi")],
         path=path,
-        template=f"{T}/core/deployment.json.j2",
-        kind="Deployment",
-        name=name,
-        context={
-            "name": name,
-            "namespace": spec.registry.namespace,
-            "labels": {**names.LABELS, **selector},
-            "annotations": checkov_skips(*skips),
-            "strategy": "RollingUpdate",
-            "selector": selector,
-            "pod_security": {**restricted_pod_security(), "runAsUser": KIND_UID, "runAsGroup": KIND_UID},
-            "containers": [container],
-            "volumes": [_empty_dir("tmp", "64Mi")],
-        },
     )
 
 
