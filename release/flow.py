@@ -56,8 +56,19 @@ class Services:
 
 def connect_services(spec: Spec, options: Connection, env: Mapping[str, str] | None = None) -> Services:
     """Resolve S3 and the registry; whatever is not configured falls back to the local services."""
+    s3_settings, notes = resolve_s3_settings(spec, options, env)
+    registry_settings, registry_notes = resolve_registry_settings(spec, options, env)
+    registry = Registry(connect(registry_settings), registry_settings)
+    return Services(S3Store(s3_settings), registry, notes + registry_notes)
+
+
+def resolve_s3_settings(
+    spec: Spec, options: Connection | None = None, env: Mapping[str, str] | None = None
+) -> tuple[S3Settings, list[str]]:
+    """S3 from options, then the AWS_* variables OpenShift AI connections inject, else the local services."""
     env = os.environ if env is None else env
-    s3_settings = S3Settings.from_env(
+    options = options or Connection()
+    settings = S3Settings.from_env(
         env,
         endpoint=options.s3_endpoint,
         bucket=options.s3_bucket,
@@ -65,41 +76,36 @@ def connect_services(spec: Spec, options: Connection, env: Mapping[str, str] | N
         default_bucket=spec.storage.bucket,
         default_region=spec.storage.region,
     )
-    registry_settings = RegistrySettings.from_env(
+    if settings is not None:
+        return settings, []
+    from release.local import ensure_local_services
+
+    local = ensure_local_services(buckets=(spec.storage.bucket,))
+    settings = S3Settings(local.s3_endpoint, local.access_key, local.secret_key, spec.storage.bucket, local.region)
+    return settings, [f"S3: local services at {local.s3_endpoint} (AWS_S3_ENDPOINT is not set)"]
+
+
+def resolve_registry_settings(
+    spec: Spec, options: Connection | None = None, env: Mapping[str, str] | None = None
+) -> tuple[RegistrySettings, list[str]]:
+    """The registry from options, then JUKEBOX_REGISTRY_*, else the local services."""
+    env = os.environ if env is None else env
+    options = options or Connection()
+    settings = RegistrySettings.from_env(
         env,
         url=options.registry_url,
         token_file=options.registry_token_file,
         insecure=options.insecure,
         ca_file=options.ca_file,
     )
-    notes: list[str] = []
-    if s3_settings is None or registry_settings is None:
-        s3_settings, registry_settings = _local_fallback(spec, s3_settings, registry_settings, env, notes)
-    registry = Registry(connect(registry_settings), registry_settings)
-    return Services(S3Store(s3_settings), registry, notes)
-
-
-def _local_fallback(
-    spec: Spec,
-    s3_settings: S3Settings | None,
-    registry_settings: RegistrySettings | None,
-    env: Mapping[str, str],
-    notes: list[str],
-) -> tuple[S3Settings, RegistrySettings]:
-    """Nothing configured: start (or reuse) the embedded local S3 and registry."""
+    if settings is not None:
+        return settings, []
     from release.local import ensure_local_services
 
     local = ensure_local_services(buckets=(spec.storage.bucket,))
-    if s3_settings is None:
-        s3_settings = S3Settings(
-            local.s3_endpoint, local.access_key, local.secret_key, spec.storage.bucket, local.region
-        )
-        notes.append(f"S3: local services at {local.s3_endpoint} (AWS_S3_ENDPOINT is not set)")
-    if registry_settings is None:
-        author = env.get("JUKEBOX_REGISTRY_AUTHOR") or "jukebox"
-        registry_settings = RegistrySettings(local.registry_url, token=local.registry_token, author=author)
-        notes.append(f"registry: local services at {local.registry_url} (JUKEBOX_REGISTRY_URL is not set)")
-    return s3_settings, registry_settings
+    author = env.get("JUKEBOX_REGISTRY_AUTHOR") or "jukebox"
+    settings = RegistrySettings(local.registry_url, token=local.registry_token, author=author)
+    return settings, [f"registry: local services at {local.registry_url} (JUKEBOX_REGISTRY_URL is not set)"]
 
 
 # -- model directory --------------------------------------------------------------------------

@@ -32,14 +32,13 @@ from urllib.parse import parse_qs, urlsplit
 from generator.pins import Pin, pin_path, read_pin
 from generator.spec import Spec
 from jukebox.errors import CheckFailed, InputError, ServiceError
-from release.flow import Connection, load_for_env
+from release.flow import Connection, load_for_env, resolve_s3_settings
 from release.pinning import repo_root
 from release.s3 import (
     LABELS_FILE,
     MANIFEST_FILE,
     MODEL_FILE,
     SHA_KEY,
-    S3Settings,
     S3Store,
     file_sha256,
     is_served,
@@ -82,29 +81,6 @@ def read_environment_pin(spec_path: Path, environment: str) -> tuple[Spec, Pin]:
             f"but {spec_path} is model {spec.model.name!r} and the env asked for is {environment!r}"
         )
     return spec, pin
-
-
-def resolve_s3_settings(
-    spec: Spec, connection: Connection | None = None, env: Mapping[str, str] | None = None
-) -> tuple[S3Settings, list[str]]:
-    """S3 as `release.flow.connect_services` resolves it: options, then AWS_*, else the local services."""
-    env = os.environ if env is None else env
-    connection = connection or Connection()
-    settings = S3Settings.from_env(
-        env,
-        endpoint=connection.s3_endpoint,
-        bucket=connection.s3_bucket,
-        region=connection.s3_region,
-        default_bucket=spec.storage.bucket,
-        default_region=spec.storage.region,
-    )
-    if settings is not None:
-        return settings, []
-    from release.local import ensure_local_services
-
-    local = ensure_local_services(buckets=(spec.storage.bucket,))
-    settings = S3Settings(local.s3_endpoint, local.access_key, local.secret_key, spec.storage.bucket, local.region)
-    return settings, [f"S3: local services at {local.s3_endpoint} (AWS_S3_ENDPOINT is not set)"]
 
 
 def fetch_pinned(
