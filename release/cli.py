@@ -21,6 +21,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _versions_parser(subparsers)
 
 
+def add_s3_options(group: argparse._ArgumentGroup) -> None:
+    """The S3 options every command that reads or writes the model bucket takes (unset: env, then local)."""
+    group.add_argument("--s3-endpoint", help="S3 endpoint URL (AWS_S3_ENDPOINT)")
+    group.add_argument("--s3-bucket", help="bucket (AWS_S3_BUCKET; default: the spec's storage.bucket)")
+    group.add_argument("--s3-region", help="region (AWS_DEFAULT_REGION; default: the spec's storage.region)")
+
+
 def _common(parser: argparse.ArgumentParser, dry_run: bool = True) -> None:
     parser.add_argument("--spec", type=Path, required=True, help="model spec (specs/<name>.yaml)")
     if dry_run:
@@ -28,9 +35,7 @@ def _common(parser: argparse.ArgumentParser, dry_run: bool = True) -> None:
             "--dry-run", action="store_true", help="show what would happen; write nothing to S3, registry or files"
         )
     group = parser.add_argument_group("connections", CONNECTION_HELP)
-    group.add_argument("--s3-endpoint", help="S3 endpoint URL (AWS_S3_ENDPOINT)")
-    group.add_argument("--s3-bucket", help="bucket (AWS_S3_BUCKET; default: the spec's storage.bucket)")
-    group.add_argument("--s3-region", help="region (AWS_DEFAULT_REGION; default: the spec's storage.region)")
+    add_s3_options(group)
     group.add_argument("--registry-url", help="Model Registry REST URL (JUKEBOX_REGISTRY_URL)")
     group.add_argument(
         "--registry-token-file", help="file holding the bearer token (JUKEBOX_REGISTRY_TOKEN_FILE / _TOKEN)"

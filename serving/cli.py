@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from release.cli import add_s3_options
 from serving.contract import DEFAULT_HOST, DEFAULT_PORT
 from serving.contract import DEFAULT_MODEL_NAME as DEFAULT_MODEL
 
@@ -40,10 +41,7 @@ def _register_serve(subparsers: Any) -> None:
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)")
-    s3 = parser.add_argument_group("S3 (with --spec)", PINNED_S3_HELP)
-    s3.add_argument("--s3-endpoint", help="S3 endpoint URL (AWS_S3_ENDPOINT)")
-    s3.add_argument("--s3-bucket", help="bucket (AWS_S3_BUCKET; default: the spec's storage.bucket)")
-    s3.add_argument("--s3-region", help="region (AWS_DEFAULT_REGION; default: the spec's storage.region)")
+    add_s3_options(parser.add_argument_group("S3 (with --spec)", PINNED_S3_HELP))
     parser.set_defaults(func=serve)
 
 
