@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import typing
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -99,16 +100,17 @@ def _problem_from_pydantic(error: Any) -> Problem:
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     """camelCase keys of the spec model at `loc`, for 'unknown field' messages."""
     model: Any = Spec
-    for part in loc:
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
-            if field is None:
-                return []
-            model = _model_in(field.annotation)
-        elif model == "dict-of-models":
+    parts = list(loc)
+    while parts:
+        part = parts.pop(0)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return []
-        else:
+        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
+        if field is None:
             return []
+        if typing.get_origin(field.annotation) is dict and parts:
+            parts.pop(0)  # the mapping's key (an environment name), not a field
+        model = _model_in(field.annotation)
     if isinstance(model, type) and issubclass(model, BaseModel):
         return sorted(f.alias or n for n, f in model.model_fields.items())
     return []
