@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
 
 from jukebox import __version__
-from jukebox.errors import JukeboxError
+from jukebox.errors import Interrupted, JukeboxError
 
 # Packages whose `cli.register(subparsers)` adds sub-commands, in help order.
 COMMAND_MODULES = (
@@ -44,11 +47,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGINT and SIGTERM raise `Interrupted` for the command's duration (main thread only)."""
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.getsignal(signum) for signum in handled}
+    for signum in handled:
+        signal.signal(signum, _raise_interrupted)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with _signals_interrupt():
+            return int(args.func(args) or 0)
+    except Interrupted as interrupted:
+        print(str(interrupted), file=sys.stderr)
+        return interrupted.exit_code
     except JukeboxError as error:
         if args.debug:
             raise

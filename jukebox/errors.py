@@ -1,7 +1,8 @@
 """The exception hierarchy every command raises; the CLI turns them into messages and exit codes.
 
 Exit codes: 1 = the operation failed (drift, an unreachable service, a failed check),
-2 = bad input (spec, options, files), 3 = a quality gate refused to pin a release.
+2 = bad input (spec, options, files), 3 = a quality gate refused to pin a release,
+128 + N = stopped by signal N (130 for SIGINT / Ctrl-C, 143 for SIGTERM).
 """
 
 from __future__ import annotations
@@ -55,3 +56,21 @@ class QualityGateRefused(JukeboxError):
     """A release was registered but not pinned because it is worse than the pinned model."""
 
     exit_code = 3
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: unwinds like KeyboardInterrupt, so every cleanup runs.
+
+    Not a KeyboardInterrupt subclass on purpose: libraries that swallow KeyboardInterrupt (scikit-learn's
+    MLP fit does, then reports the half-trained model as done) cannot swallow it.
+    """
+
+    def __init__(self, signum: int):
+        import signal
+
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
