@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from generator.profiles import profile_names
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     render = subparsers.add_parser(
@@ -29,9 +31,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     validate.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
     validate.add_argument("--manifests", type=Path, help="manifests directory (default: ROOT/manifests)")
-    validate.add_argument("--crds", type=Path, help="directory of CRD YAML files (default: ../shared/crds if present)")
+    validate.add_argument(
+        "--profile",
+        choices=profile_names(),
+        help="platform profile whose CRDs to check against (default: platform.profile of the specs in ROOT/specs)",
+    )
+    validate.add_argument(
+        "--crds",
+        type=Path,
+        help="directory of the profile's CRD files (default: ../shared/crds/profiles/PROFILE, else the cache "
+        "`jukebox crds fetch` fills)",
+    )
     validate.add_argument("--kubernetes-version", default="1.33", help="Kubernetes schema version (default: 1.33)")
     validate.set_defaults(func=run_validate)
+
+    crds = subparsers.add_parser(
+        "crds",
+        help="download a platform profile's CRDs (sha256-checked) for `jukebox validate`",
+        description="Each profile's CustomResourceDefinitions come byte for byte from pinned upstream commits "
+        "(generator/crd_sources.yaml). `fetch` downloads them into the user cache, checking every sha256 first; "
+        "`list` shows where validate would read them from.",
+    )
+    crds.add_argument("action", choices=["fetch", "list"])
+    crds.add_argument("--profile", choices=profile_names(), help="one profile (default: all of them)")
+    crds.add_argument(
+        "--base-url",
+        help="a mirror of https://raw.githubusercontent.com (default: $JUKEBOX_CRDS_BASE_URL or GitHub)",
+    )
+    crds.set_defaults(func=run_crds)
 
     policy = subparsers.add_parser(
         "policy",
@@ -92,9 +119,38 @@ def run_validate(args: argparse.Namespace) -> int:
     from generator.validate import validate_tree
 
     manifests = args.manifests or args.root / "manifests"
-    report = validate_tree(manifests, args.crds, args.kubernetes_version)
+    profile = args.profile or repo_profile(args.root)
+    report = validate_tree(manifests, profile, args.crds, args.kubernetes_version)
     print(report.summary())
     return 0 if report.ok else 1
+
+
+def repo_profile(root: Path) -> str:
+    """The platform profile every spec of the repository targets."""
+    from generator.platform import cluster_settings
+    from generator.repo import SPECS_DIR, discover_specs, load_sourced
+    from jukebox.errors import InputError
+
+    specs_dir = root / SPECS_DIR
+    if not specs_dir.is_dir():
+        raise InputError(f"--profile is needed: {specs_dir} does not exist to read platform.profile from")
+    specs = [sourced.spec for sourced in load_sourced(discover_specs(specs_dir), root)]
+    return cluster_settings(specs).profile
+
+
+def run_crds(args: argparse.Namespace) -> int:
+    from generator import crds
+
+    profiles = [args.profile] if args.profile else profile_names()
+    for profile in profiles:
+        if args.action == "list":
+            location = crds.locate(profile)
+            print(f"{profile}: {len(crds.sources(profile))} CRDs, read from {location.origin}")
+            continue
+        print(f"{profile}: fetching into {crds.cache_dir(profile)}")
+        for line in crds.fetch(profile, args.base_url or crds.base_url_from_env()):
+            print(f"  {line}")
+    return 0
 
 
 def run_secrets(args: argparse.Namespace) -> int:

@@ -89,8 +89,7 @@ def storage_manifests(spec: Spec) -> list[Manifest]:
         storage.persistentvolumeclaim(spec, f"{root}/persistentvolumeclaim.yaml"),
         storage.deployment(spec, f"{root}/deployment.yaml"),
         storage.service(spec, f"{root}/service.yaml"),
-        storage.route(spec, f"{root}/route-minio-api.yaml", "minio-api", "api"),
-        storage.route(spec, f"{root}/route-minio-ui.yaml", "minio-ui", "ui"),
+        *storage.routes(spec, root),
         storage.bucket_job(spec, f"{root}/job-create-buckets.yaml"),
     ]
     return [

@@ -66,6 +66,8 @@ def load_spec(path: Path) -> Spec:
     except ValidationError as error:
         problems += [_problem_from_pydantic(e) for e in error.errors()]
     problems += cross_field_problems(data)
+    if spec is not None:
+        problems += profile_problems(spec)
     if problems or spec is None:
         raise SpecError(source, _sorted_unique(problems))
     return spec
@@ -183,5 +185,33 @@ def _replica_problems(data: dict[str, Any]) -> list[Problem]:
         if replicas.get("min", 1) == 0 and mode == "RawDeployment":
             problems.append(
                 Problem(f"environments.{env}.serving.replicas.min", "0 needs deploymentMode Serverless (scale to zero)")
+            )
+    return problems
+
+
+def profile_problems(spec: Spec) -> list[Problem]:
+    """Serving settings the spec's platform profile cannot honour, at the field that sets them."""
+    profile = spec.profile
+    settings = [("serving", spec.serving)] + [
+        (f"environments.{name}.serving", env.serving) for name, env in sorted(spec.environments.items())
+    ]
+    problems = []
+    for path, serving in settings:
+        mode = serving.deployment_mode
+        if mode is not None and mode not in profile.deployment_modes:
+            problems.append(
+                Problem(
+                    f"{path}.deploymentMode",
+                    f"{mode} is not available with platform.profile {profile.name}; "
+                    f"allowed: {', '.join(sorted(profile.deployment_modes))}",
+                )
+            )
+        if serving.token_auth and not profile.token_auth:
+            problems.append(
+                Problem(
+                    f"{path}.tokenAuth",
+                    f"platform.profile {profile.name} has no token authentication for models (no OpenShift AI); "
+                    "set it to false or use an OpenShift AI profile",
+                )
             )
     return problems

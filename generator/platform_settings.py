@@ -1,8 +1,8 @@
-"""Platform settings: versions, channels and images of the cluster layer under the model manifests.
+"""The spec's `platform:` section: which platform release the manifests target, and the cluster layer.
 
-Every value is release-specific (*param* in the platform reference), so each is a field with a default
-that was current and verified when written; override them per spec once the spec carries a
-`platform:` section (see docs/provisioning.md). Keys are camelCase in YAML like the rest of the spec.
+The release-specific facts (channels, API versions, images, args) come from the chosen profile
+(`generator.profiles`); this section holds only what a user may choose on top of it. Keys are
+camelCase in YAML like the rest of the spec.
 """
 
 from __future__ import annotations
@@ -13,11 +13,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-# kind v0.27.0 release notes: the node image built for that release, pinned by digest.
-DEFAULT_KIND_NODE_IMAGE = "kindest/node:v1.32.2@sha256:f226345927d7e348497136874b6d207e0b32cc52154ad8323129352923a3142f"
+from generator.profiles import DEFAULT_PROFILE, PROFILES, Profile, profile_names
 
-_VERSION = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+$")
-_CHANNEL = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
 _IMAGE_NAME = (
     r"^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9]+([._-][a-z0-9]+)*)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+"
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
@@ -51,15 +48,13 @@ _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti)$")
 
 def _matches(pattern: re.Pattern[str], what: str) -> AfterValidator:
     def check(value: str) -> str:
-        if not pattern.match(value):
+        if not pattern.fullmatch(value):
             raise ValueError(f"must be {what} (got {value!r})")
         return value
 
     return AfterValidator(check)
 
 
-Version = Annotated[str, _matches(_VERSION, "a release tag such as 'v1.2.3'")]
-Channel = Annotated[str, _matches(_CHANNEL, "an OLM channel such as 'stable-2.22'")]
 ImageRef = Annotated[str, _matches(_IMAGE, "an image reference registry/repo[:tag][@sha256:<64 hex>]")]
 PinnedImageRef = Annotated[
     str, _matches(_PINNED_IMAGE, "an image reference pinned by digest: registry/repo[:tag]@sha256:<64 hex>")
@@ -72,27 +67,14 @@ class SettingsModel(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True, strict=True)
 
 
-class Operator(SettingsModel):
-    """One OLM operator: its Subscription and the namespace + OperatorGroup it is installed in."""
+class OperatorCatalog(SettingsModel):
+    """Where OLM finds the OpenShift GitOps and OpenShift AI operators (their channels come from the profile)."""
 
-    package: KubeName
-    channel: Channel
-    namespace: KubeName
-    source: KubeName = Field("redhat-operators", description="CatalogSource of the package.")
+    source: KubeName = Field("redhat-operators", description="CatalogSource of both operators.")
     source_namespace: KubeName = Field("openshift-marketplace", description="Namespace of the CatalogSource.")
     install_plan_approval: Literal["Automatic", "Manual"] = Field(
         "Automatic", description="Manual: an admin approves every InstallPlan (provision then waits for it)."
     )
-
-
-def _gitops_operator() -> Operator:
-    # GitOps 1.16 ships Argo CD 2.14, the version the kind target installs.
-    return Operator(package="openshift-gitops-operator", channel="gitops-1.16", namespace="openshift-gitops-operator")
-
-
-def _openshift_ai_operator() -> Operator:
-    # 2.x: the model registries serve REST v1alpha3, the API the pinned model-registry client speaks.
-    return Operator(package="rhods-operator", channel="stable-2.22", namespace="redhat-ods-operator")
 
 
 class RegistryDatabase(SettingsModel):
@@ -116,32 +98,42 @@ class RegistryDatabase(SettingsModel):
 
 
 class KindSettings(SettingsModel):
-    """The upstream pieces installed on kind, all at pinned release versions."""
+    """What kind runs besides the profile's pinned upstream releases."""
 
-    node_image: ImageRef = Field(DEFAULT_KIND_NODE_IMAGE, description="`kind create cluster --image`.")
-    kind_version: Version = Field("v0.27.0", description="kind release the node image was built for.")
-    cert_manager_version: Version = Field("v1.16.2", description="cert-manager (KServe's webhooks need it).")
-    kserve_version: Version = Field("v0.15.2", description="KServe, installed in RawDeployment mode.")
-    argocd_version: Version = Field("v2.14.11", description="Argo CD (same minor as OpenShift GitOps 1.16).")
     model_registry_image: ImageRef = Field(
         DEFAULT_MODEL_REGISTRY_IMAGE,
         description="Kubeflow Model Registry server (REST v1alpha3, embedded metadata store on MySQL). "
         "Pin it by digest (tag@sha256:...) where you can: a tag-only reference is pulled with "
         "imagePullPolicy Always.",
     )
-    ovms_image: ImageRef = Field(
-        "docker.io/openvino/model_server:2025.1",
-        description="Upstream OVMS image for the kind spec override (see docs/provisioning.md); not rendered.",
-    )
+
+
+def _known_profile(name: str) -> str:
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; allowed: {', '.join(profile_names())}")
+    return name
+
+
+ProfileName = Annotated[str, AfterValidator(_known_profile)]
 
 
 class PlatformSettings(SettingsModel):
-    """The cluster layer of one spec: OpenShift operators and components, or the kind equivalents."""
+    """The platform release the manifests target, and the cluster layer `scripts/provision` installs."""
 
-    gitops_operator: Operator = Field(default_factory=_gitops_operator, description="OpenShift GitOps operator.")
-    openshift_ai_operator: Operator = Field(
-        default_factory=_openshift_ai_operator, description="Red Hat OpenShift AI operator (channel *param*)."
+    profile: ProfileName = Field(
+        DEFAULT_PROFILE,
+        description="Platform release: "
+        + "; ".join(f"`{name}`: {PROFILES[name].summary}" for name in profile_names())
+        + ". Every release-specific field (API versions, images, runtime args, auth, health check) follows it; "
+        "see docs/platform-profiles.md.",
+    )
+    operator_catalog: OperatorCatalog = Field(
+        default_factory=OperatorCatalog, description="OLM catalog of the operators (OpenShift profiles)."
     )
     data_science_cluster: KubeName = Field("default-dsc", description="DataScienceCluster name.")
     registry_database: RegistryDatabase = Field(default_factory=RegistryDatabase)
     kind: KindSettings = Field(default_factory=KindSettings)
+
+    @property
+    def platform_profile(self) -> Profile:
+        return PROFILES[self.profile]

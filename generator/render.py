@@ -27,7 +27,19 @@ from generator.spec import Spec
 from jukebox.errors import CheckFailed
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-_Dumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_BaseDumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_BaseDumper):
+    """PyYAML's (C) safe dumper, writing multi-line strings (scripts, health checks) as literal blocks."""
+
+
+def _represent_str(dumper: Any, value: str) -> Any:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
 
 
 class _NullValue(ValueError):

@@ -13,14 +13,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic.alias_generators import to_camel
 
 from generator.platform_settings import PlatformSettings
+from generator.profiles import Profile
 from training.params import TrainingParams
 
 SPEC_API_VERSION = "jukebox.rhoai-mlops.io/v1alpha1"
 SPEC_KIND = "ModelSpec"
 
-DEFAULT_OVMS_IMAGE = (
-    "quay.io/modh/openvino_model_server@sha256:6c7795279f9075bebfcd9aecbb4a4ce4177eec41fb3f3e1f1079ce6309b7ae45"
-)
 # RELEASE.2025-04-22T22-12-26Z; the image also ships `mc`, which the bucket Job uses.
 DEFAULT_MINIO_IMAGE = "quay.io/minio/minio@sha256:a1ea29fa28355559ef137d71fc570e508a214ec84ff8083e39bc5428980b015e"
 
@@ -146,7 +144,11 @@ class Registry(SpecModel):
 
 
 class Runtime(SpecModel):
-    image: Image = Field(DEFAULT_OVMS_IMAGE, description="OpenVINO Model Server image, pinned by digest.")
+    image: Image | None = Field(
+        None,
+        description="OpenVINO Model Server image, pinned by digest. Default: the image of the platform "
+        "profile's `kserve-ovms` template (docs/platform-profiles.md).",
+    )
     f32_precision: bool = Field(
         True,
         description="Pass INFERENCE_PRECISION_HINT=f32 so outputs match onnxruntime within 1e-4 (CPUs with AMX "
@@ -177,12 +179,19 @@ class Replicas(SpecModel):
 
 class Serving(SpecModel):
     runtime: Runtime = Field(default_factory=Runtime)
-    deployment_mode: DeploymentMode = Field("RawDeployment", description="KServe deployment mode.")
+    deployment_mode: DeploymentMode = Field(
+        "RawDeployment",
+        description="KServe deployment mode. Serverless needs `platform.profile: rhoai-2.22`; profiles whose "
+        "KServe renames RawDeployment to Standard get the name they keep.",
+    )
     size: Size = Field("Small", description="Dashboard model server size; ignored when `resources` is set.")
     resources: Resources | None = Field(None, description="Explicit requests/limits instead of `size`.")
     replicas: Replicas = Field(default_factory=Replicas)
     external_route: bool = Field(True, description="Expose the model outside the cluster (a Route).")
-    token_auth: bool = Field(False, description="Require a bearer token (`security.opendatahub.io/enable-auth`).")
+    token_auth: bool = Field(
+        False,
+        description="Require a bearer token (`security.opendatahub.io/enable-auth`); OpenShift AI profiles only.",
+    )
 
 
 class ServingOverrides(SpecModel):
@@ -275,3 +284,8 @@ class Spec(SpecModel):
         default_factory=PlatformSettings,
         description="The platform layer scripts/provision installs (operators, KServe, the registry database).",
     )
+
+    @property
+    def profile(self) -> Profile:
+        """The platform release these manifests target (`platform.profile`)."""
+        return self.platform.platform_profile

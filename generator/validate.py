@@ -1,7 +1,8 @@
 """`jukebox validate`: build every Kustomize directory and check every object against its schema.
 
 Core kinds go through kubernetes-validate (strict: unknown fields are errors). Custom resources are
-checked with jsonschema against the `openAPIV3Schema` of their CRD, made strict the same way
+checked with jsonschema against the `openAPIV3Schema` of their CRD in the platform profile's own CRDs
+(`generator.crds`: a schema from another release proves nothing), made strict the same way
 (`additionalProperties: false` wherever the schema lists properties and does not preserve unknown fields).
 """
 
@@ -19,9 +20,9 @@ from typing import Any
 import jsonschema
 import yaml
 
+from generator import crds as crds_module
 from jukebox.errors import InputError, ServiceError
 
-DEFAULT_CRDS_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "crds"
 CORE_GROUPS = {"v1", "apps/v1", "batch/v1", "rbac.authorization.k8s.io/v1", "networking.k8s.io/v1", "policy/v1"}
 
 
@@ -164,29 +165,22 @@ def validate_document(document: dict[str, Any], crds_dir: Path | None, kubernete
     return None if schema is None else validate_custom(document, schema)
 
 
-def resolve_crds_dir(crds: Path | None) -> Path | None:
-    if crds is not None:
-        if not crds.is_dir():
-            raise InputError(f"--crds: directory not found: {crds}")
-        return crds
-    return DEFAULT_CRDS_DIR if DEFAULT_CRDS_DIR.is_dir() else None
-
-
-def validate_tree(manifests: Path, crds: Path | None = None, kubernetes_version: str = "1.33") -> ValidationReport:
+def validate_tree(
+    manifests: Path, profile: str, crds: Path | None = None, kubernetes_version: str = "1.33"
+) -> ValidationReport:
+    """Build every Kustomize directory under `manifests` and check each object against `profile`'s schemas."""
     if not manifests.is_dir():
         raise InputError(f"manifests directory not found: {manifests} (run `jukebox render` first)")
-    crds_dir = resolve_crds_dir(crds)
+    check_kubernetes_version(kubernetes_version)
+    location = crds_module.locate(profile, crds)
     report = ValidationReport()
-    if crds_dir is None:
-        report.notes.append(
-            "note: no CRD directory (pass --crds DIR; default ../shared/crds): custom resources were not checked"
-        )
+    report.notes.append(f"profile {profile}: CRDs from {location.origin}")
     unchecked: set[str] = set()
     for directory in kustomize_directories(manifests):
         report.directories += 1
         for document in kustomize_build(directory):
             report.objects += 1
-            errors = validate_document(document, crds_dir, kubernetes_version)
+            errors = validate_document(document, location.directory, kubernetes_version)
             if errors is None:
                 unchecked.add(f"{document.get('apiVersion')} {document.get('kind')}")
                 continue
@@ -195,3 +189,12 @@ def validate_tree(manifests: Path, crds: Path | None = None, kubernetes_version:
     if unchecked:
         report.notes.append(f"note: not schema-checked (no CRDs): {', '.join(sorted(unchecked))}")
     return report
+
+
+def check_kubernetes_version(version: str) -> None:
+    import kubernetes_validate
+
+    releases = sorted(set(kubernetes_validate.utils.all_versions()), key=lambda v: tuple(map(int, v.split("."))))
+    minors = [release.rsplit(".", 1)[0] for release in releases]
+    if version not in {*releases, *minors}:
+        raise InputError(f"--kubernetes-version: {version!r} is not a known version; allowed: {', '.join(minors)}")

@@ -31,9 +31,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cluster-name", default="jukebox", help="kind cluster name (default: jukebox)")
     parser.add_argument("--secrets-file", type=Path, help="YAML {secret name: {key: value}} (+ `git`: credentials)")
     parser.add_argument("--git-insecure", action="store_true", help="Argo CD: skip TLS verification of the repo")
-    parser.add_argument("--timeout", type=float, default=900, help="seconds per wait (default: 900)")
+    parser.add_argument("--timeout", type=positive_seconds, default=900, help="seconds per wait (default: 900)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a positive number of seconds")
+    return value
+
+
+def check_target(target: str, spec_path: Path) -> None:
+    """The spec's platform profile must run on the target (exit 2 naming the field otherwise)."""
+    from generator.loader import load_spec
+    from generator.profiles import PROFILES
+
+    spec = load_spec(spec_path)
+    if spec.profile.target == target:
+        return
+    fitting = sorted(name for name, profile in PROFILES.items() if profile.target == target)
+    raise InputError(
+        f"{spec_path}: platform.profile is {spec.platform.profile}, which runs on {spec.profile.target}; "
+        f"--target {target} needs platform.profile: {' or '.join(fitting)}"
+    )
 
 
 def repo_root_of(spec_path: Path) -> Path:
@@ -81,6 +106,7 @@ def print_plan(target: str, args: argparse.Namespace, steps: list[Step]) -> None
 def run(args: argparse.Namespace) -> int:
     from generator.validate import kubectl_binary
 
+    check_target(args.target, args.spec)
     if args.dry_run:
         from provisioning.runner import SystemRunner as LocalRunner
 

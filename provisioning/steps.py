@@ -289,6 +289,16 @@ def condition_true(resource: str, name: str, namespace: str | None, kind: str) -
     return ready
 
 
+def phase_is(resource: str, name: str, namespace: str | None, phase: str) -> Callable[[Context], str | None]:
+    """Done when the object exists and its `status.phase` is `phase` (operators' CRs such as ArgoCD)."""
+
+    def ready(ctx: Context) -> str | None:
+        live = ctx.cluster.get(resource, name, namespace)
+        return f"phase {phase}" if (live or {}).get("status", {}).get("phase") == phase else None
+
+    return ready
+
+
 def applications_healthy(namespace: str, names: tuple[str, ...]) -> Callable[[Context], str | None]:
     def ready(ctx: Context) -> str | None:
         for name in names:

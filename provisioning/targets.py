@@ -9,10 +9,12 @@ from typing import Any
 
 from generator.names import application_name, storage_application_name
 from generator.objects.common import Manifest
-from generator.platform import kind_manifests, names, openshift_manifests
+from generator.platform import kind_manifests, names, openshift_manifests, operators
 from generator.platform_settings import PlatformSettings
+from generator.profiles import KindStack
 from generator.render import render_document
 from generator.spec import Spec
+from jukebox.errors import InputError
 from provisioning import secrets, upstream
 from provisioning.objects import secret_data
 from provisioning.steps import (
@@ -30,11 +32,14 @@ from provisioning.steps import (
     crds_established,
     csv_succeeded,
     deployments_available,
+    phase_is,
 )
 
 OPENSHIFT_CRDS = (
     "applications.argoproj.io",
+    "argocds.argoproj.io",
     "datascienceclusters.datasciencecluster.opendatahub.io",
+    "dscinitializations.dscinitialization.opendatahub.io",
     "modelregistries.modelregistry.opendatahub.io",
 )
 
@@ -207,14 +212,23 @@ def _permission(verb: str, resource: str) -> Callable[[int, str, str], str | Non
     return verify
 
 
+def _resource(api_version: str, kind: str) -> str:
+    """`kind.version.group`, the unambiguous name `oc get` takes."""
+    group, _, version = api_version.rpartition("/")
+    return f"{kind.lower()}.{version}.{group}"
+
+
 def openshift_plan(opts: Options) -> list[Step]:
     spec, settings = opts.spec, opts.settings
+    profile = settings.platform_profile
     tree = directories(openshift_manifests(opts.all_specs, settings))
     root = names.OPENSHIFT_DIR
-    operators = (settings.gitops_operator, settings.openshift_ai_operator)
+    gitops_operator, openshift_ai_operator = operators(settings)
+    dsc = _resource(profile.dsc_api_version or "", "DataScienceCluster")
+    argocd_ns = spec.gitops.argocd_namespace
     steps: list[Step] = openshift_preflight(opts)
     steps.append(ApplyObjects("operators: Namespaces, OperatorGroups, Subscriptions", tree[f"{root}/operators"]))
-    for operator in operators:
+    for operator in (gitops_operator, openshift_ai_operator):
         steps.append(
             Wait(
                 f"operator {operator.package} installed",
@@ -240,18 +254,27 @@ def openshift_plan(opts: Options) -> list[Step]:
             crds_established(OPENSHIFT_CRDS),
         ),
         ApplyObjects(
-            "OpenShift AI: DataScienceCluster (KServe RawDeployment, model registry)", tree[f"{root}/openshift-ai"]
+            f"OpenShift AI {profile.name}: DataScienceCluster {profile.dsc_api_version} (KServe, model registry)",
+            tree[f"{root}/openshift-ai"],
         ),
         Wait(
             "DataScienceCluster ready",
             [f"DataScienceCluster {settings.data_science_cluster} Ready"],
-            condition_true(
-                "datasciencecluster.v1.datasciencecluster.opendatahub.io", settings.data_science_cluster, None, "Ready"
-            ),
-            namespaces=["redhat-ods-applications", settings.openshift_ai_operator.namespace],
-            watched=[("datasciencecluster.v1.datasciencecluster.opendatahub.io", settings.data_science_cluster, None)],
+            condition_true(dsc, settings.data_science_cluster, None, "Ready"),
+            namespaces=[names.OPENSHIFT_AI_APPLICATIONS_NAMESPACE, openshift_ai_operator.namespace],
+            watched=[(dsc, settings.data_science_cluster, None)],
         ),
-        ApplyObjects("GitOps: what the Argo CD controller may sync", tree[f"{root}/gitops"]),
+        Wait(
+            f"Argo CD instance {argocd_ns} available",
+            [f"ArgoCD {argocd_ns}/{argocd_ns} phase Available"],
+            phase_is("argocd.v1beta1.argoproj.io", argocd_ns, argocd_ns, "Available"),
+            namespaces=[argocd_ns],
+            watched=[("argocd.v1beta1.argoproj.io", argocd_ns, argocd_ns)],
+        ),
+        ApplyObjects(
+            "GitOps: what the Argo CD controller may sync; the InferenceService health check (ArgoCD CR)",
+            tree[f"{root}/gitops"],
+        ),
         ApplyObjects("namespaces of the credential Secrets", [namespace_stub(n) for n in secret_namespaces(spec)]),
         credential_secrets(opts, kind=False),
         ApplyObjects("model registries: MySQL + ModelRegistry", tree[f"{root}/registries"]),
@@ -275,6 +298,13 @@ def openshift_plan(opts: Options) -> list[Step]:
 
 
 # --- kind -----------------------------------------------------------------------------------------------
+
+
+def _kind_stack(settings: PlatformSettings) -> KindStack:
+    stack = settings.platform_profile.kind_stack
+    if stack is None:
+        raise InputError(f"platform.profile {settings.profile} does not run on kind; use platform.profile: upstream")
+    return stack
 
 
 def kind_context(opts: Options) -> str:
@@ -315,7 +345,7 @@ def kind_preflight(opts: Options) -> list[Step]:
     if opts.create_cluster:
         steps.append(
             Command(
-                f"kind cluster {opts.cluster_name} ({opts.settings.kind.node_image.split('@')[0]})",
+                f"kind cluster {opts.cluster_name} ({_kind_stack(opts.settings).node_image.split('@')[0]})",
                 [
                     "kind",
                     "create",
@@ -323,7 +353,7 @@ def kind_preflight(opts: Options) -> list[Step]:
                     "--name",
                     opts.cluster_name,
                     "--image",
-                    opts.settings.kind.node_image,
+                    _kind_stack(opts.settings).node_image,
                     "--wait",
                     "180s",
                 ],
@@ -344,15 +374,16 @@ def kind_preflight(opts: Options) -> list[Step]:
 
 def kind_plan(opts: Options) -> list[Step]:
     spec, settings = opts.spec, opts.settings
-    kind = settings.kind
+    profile = settings.platform_profile
+    stack = _kind_stack(settings)
     tree = directories(kind_manifests(opts.all_specs, settings))
     root = names.KIND_DIR
     argocd_ns = spec.gitops.argocd_namespace
     installs = {
-        "cert-manager": upstream.cert_manager(kind),
-        "kserve": upstream.kserve(kind),
-        "kserve-cluster": upstream.kserve_cluster_resources(kind),
-        "argocd": upstream.argocd(kind, argocd_ns),
+        "cert-manager": upstream.cert_manager(stack),
+        "kserve": upstream.kserve(stack),
+        "kserve-cluster": upstream.kserve_cluster_resources(stack),
+        "argocd": upstream.argocd(profile.argocd_version, argocd_ns),
     }
 
     def wait_install(key: str) -> Wait:
@@ -369,11 +400,18 @@ def kind_plan(opts: Options) -> list[Step]:
         *kind_preflight(opts),
         InstallUpstream(installs["cert-manager"]),
         wait_install("cert-manager"),
+        # kserve.yaml holds no Namespace (its install scripts create it first).
+        ApplyObjects(f"namespace {names.KSERVE_NAMESPACE}", [namespace_stub(names.KSERVE_NAMESPACE)]),
         InstallUpstream(installs["kserve"]),
         wait_install("kserve"),
         InstallUpstream(installs["kserve-cluster"]),
-        ApplyObjects("KServe: RawDeployment by default (inferenceservice-config keys)", tree[f"{root}/kserve"]),
-        ApplyObjects("Argo CD: namespace, ClusterRoleBindings, argocd-cm keys", tree[f"{root}/argocd"]),
+        ApplyObjects(
+            f"KServe: {stack.kserve_default_deployment_mode} by default (inferenceservice-config keys)",
+            tree[f"{root}/kserve"],
+        ),
+        ApplyObjects(
+            "Argo CD: namespace, ClusterRoleBindings, argocd-cm InferenceService health check", tree[f"{root}/argocd"]
+        ),
         InstallUpstream(installs["argocd"]),
         wait_install("argocd"),
         Wait(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.platform_settings import KindSettings
+from generator.profiles import KindStack
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,8 @@ class UpstreamInstall:
     marker: tuple[str, str] | None = None  # (resource, cluster-scoped name) that must exist as well
 
 
-def cert_manager(kind: KindSettings) -> UpstreamInstall:
-    v = kind.cert_manager_version
+def cert_manager(stack: KindStack) -> UpstreamInstall:
+    v = stack.cert_manager_version
     return UpstreamInstall(
         "cert-manager",
         v,
@@ -34,8 +34,8 @@ def cert_manager(kind: KindSettings) -> UpstreamInstall:
     )
 
 
-def kserve(kind: KindSettings) -> UpstreamInstall:
-    v = kind.kserve_version
+def kserve(stack: KindStack) -> UpstreamInstall:
+    v = stack.kserve_version
     return UpstreamInstall(
         "KServe",
         v,
@@ -47,9 +47,9 @@ def kserve(kind: KindSettings) -> UpstreamInstall:
     )
 
 
-def kserve_cluster_resources(kind: KindSettings) -> UpstreamInstall:
-    # ClusterServingRuntimes and the default ClusterStorageContainer (the storage initializer's config).
-    v = kind.kserve_version
+def kserve_cluster_resources(stack: KindStack) -> UpstreamInstall:
+    # ClusterServingRuntimes (kserve v0.20.0 config/clusterresources: runtimes + LLM configs).
+    v = stack.kserve_version
     return UpstreamInstall(
         "KServe cluster resources",
         v,
@@ -58,12 +58,12 @@ def kserve_cluster_resources(kind: KindSettings) -> UpstreamInstall:
         "kserve",
         "kserve-controller-manager",
         (),
-        marker=("clusterstoragecontainer.v1alpha1.serving.kserve.io", "default"),
+        marker=("clusterservingruntime.v1alpha1.serving.kserve.io", "kserve-sklearnserver"),
     )
 
 
-def argocd(kind: KindSettings, namespace: str) -> UpstreamInstall:
-    v = kind.argocd_version
+def argocd(version: str, namespace: str) -> UpstreamInstall:
+    v = version
     return UpstreamInstall(
         "Argo CD",
         v,

@@ -47,9 +47,15 @@ def restricted_container_security(read_only_root: bool = True) -> dict[str, Any]
     }
 
 
-def restricted_pod_security() -> dict[str, Any]:
-    # No runAsUser: OpenShift's restricted SCC assigns one from the namespace's range.
-    return {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+def restricted_pod_security(fixed_uid: int | None = None) -> dict[str, Any]:
+    """Pod-level `restricted` settings. No runAsUser on OpenShift: its restricted-v2 SCC assigns one from
+    the namespace's range (and refuses a fixed one). Where nothing assigns it (kind), `fixed_uid` sets a
+    numeric user, group and fsGroup: the kubelet refuses runAsNonRoot for an image whose user is root
+    or a name."""
+    security: dict[str, Any] = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    if fixed_uid is not None:
+        security.update({"runAsUser": fixed_uid, "runAsGroup": fixed_uid, "fsGroup": fixed_uid})
+    return security
 
 
 def resources(cpu_request: str, memory_request: str, cpu_limit: str, memory_limit: str) -> dict[str, Any]:

@@ -46,13 +46,13 @@ def environment_policies(env: EnvironmentView, root: str) -> list[Manifest]:
     if not spec.security.network_policies:
         return []
     model_pods = {"matchLabels": {"serving.kserve.io/inferenceservice": spec.model.name}}
-    callers = [OPENSHIFT_INGRESS, OPENSHIFT_MONITORING]
+    callers = [OPENSHIFT_INGRESS, OPENSHIFT_MONITORING] if spec.profile.openshift else []
     extra = list(spec.security.allow_from_namespaces)
     if env.serving.deployment_mode == "Serverless":
         extra += SERVERLESS_NAMESPACES
     if extra:
         callers.append(_namespaces(extra))
-    return [
+    policies = [
         default_deny(f"{root}/networkpolicy-default-deny-ingress.yaml"),
         # Workbenches and pipelines of the project talk to each other and to the model.
         _policy(
@@ -61,10 +61,15 @@ def environment_policies(env: EnvironmentView, root: str) -> list[Manifest]:
             {},
             [{"from": [{"podSelector": {}}]}],
         ),
-        _policy(
-            f"{root}/networkpolicy-allow-model-callers.yaml", "allow-model-callers", model_pods, [{"from": callers}]
-        ),
     ]
+    # An ingress rule with no peers would admit everyone: without callers there is no such policy.
+    if callers:
+        policies.append(
+            _policy(
+                f"{root}/networkpolicy-allow-model-callers.yaml", "allow-model-callers", model_pods, [{"from": callers}]
+            )
+        )
+    return policies
 
 
 def storage_policies(spec: Spec, environment_namespaces: list[str], root: str) -> list[Manifest]:
@@ -75,7 +80,7 @@ def storage_policies(spec: Spec, environment_namespaces: list[str], root: str) -
     ui_port = [{"port": MINIO_UI_PORT, "protocol": "TCP"}]
     bucket_job = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": BUCKET_JOB}}}
     clients = _namespaces([*environment_namespaces, *spec.security.allow_from_namespaces])
-    return [
+    policies = [
         default_deny(f"{root}/networkpolicy-default-deny-ingress.yaml"),
         _policy(
             f"{root}/networkpolicy-allow-minio-api.yaml",
@@ -83,10 +88,14 @@ def storage_policies(spec: Spec, environment_namespaces: list[str], root: str) -
             minio_pods,
             [{"from": [clients, bucket_job], "ports": api_port}],
         ),
-        _policy(
-            f"{root}/networkpolicy-allow-minio-routes.yaml",
-            "allow-minio-routes",
-            minio_pods,
-            [{"from": [OPENSHIFT_INGRESS], "ports": api_port + ui_port}],
-        ),
     ]
+    if spec.profile.routes:
+        policies.append(
+            _policy(
+                f"{root}/networkpolicy-allow-minio-routes.yaml",
+                "allow-minio-routes",
+                minio_pods,
+                [{"from": [OPENSHIFT_INGRESS], "ports": api_port + ui_port}],
+            )
+        )
+    return policies

@@ -16,6 +16,7 @@ from generator.objects.common import (
     restricted_container_security,
     wave,
 )
+from generator.profiles import OvmsRuntime
 from generator.spec import Runtime, Serving, Spec
 
 OVMS_REST_PORT = 8888
@@ -23,13 +24,15 @@ OVMS_GRPC_PORT = 8001
 F32_PLUGIN_CONFIG = json.dumps({"INFERENCE_PRECISION_HINT": "f32"}, separators=(",", ":"))
 
 
-def ovms_args(runtime: Runtime) -> list[str]:
+def ovms_args(runtime: Runtime, ovms: OvmsRuntime) -> list[str]:
+    """The release template's args in its order, then the f32 precision hint."""
     args = [
         "--model_name={{.Name}}",  # literal: KServe substitutes the InferenceService name
         f"--port={OVMS_GRPC_PORT}",
         f"--rest_port={OVMS_REST_PORT}",
         "--model_path=/mnt/models",
         "--file_system_poll_wait_seconds=0",
+        *ovms.extra_args,
         "--metrics_enable",
     ]
     if runtime.f32_precision:
@@ -37,24 +40,44 @@ def ovms_args(runtime: Runtime) -> list[str]:
     return args
 
 
+def _runtime_annotations(spec: Spec, ovms: OvmsRuntime) -> dict[str, str]:
+    annotations = {
+        **wave(WAVE_SERVING_RUNTIME),
+        "opendatahub.io/apiProtocol": "REST",
+        "opendatahub.io/template-display-name": "OpenVINO Model Server",
+        "opendatahub.io/template-name": "kserve-ovms",
+        "openshift.io/display-name": spec.model.name,
+    }
+    if ovms.runtime_version:
+        annotations["opendatahub.io/runtime-version"] = ovms.runtime_version
+    return annotations
+
+
+def _ovms_security(ovms: OvmsRuntime, fixed_uids: bool) -> dict[str, Any]:
+    security = restricted_container_security()
+    if fixed_uids and ovms.run_as_user is not None:
+        security.update({"runAsUser": ovms.run_as_user, "runAsGroup": ovms.run_as_user})
+    return security
+
+
 def servingruntime_context(spec: Spec, runtime: Runtime) -> dict[str, Any]:
+    profile = spec.profile
+    ovms = profile.ovms
     return {
         "name": spec.model.name,
         "labels": dict(DASHBOARD_LABEL),
-        "annotations": {
-            **wave(WAVE_SERVING_RUNTIME),
-            "opendatahub.io/apiProtocol": "REST",
-            "opendatahub.io/template-display-name": "OpenVINO Model Server",
-            "opendatahub.io/template-name": "kserve-ovms",
-            "openshift.io/display-name": spec.model.name,
+        "annotations": _runtime_annotations(spec, ovms),
+        "pod_annotations": {
+            "prometheus.io/path": "/metrics",
+            "prometheus.io/port": str(OVMS_REST_PORT),
+            **ovms.pod_annotations,
         },
-        "pod_annotations": {"prometheus.io/path": "/metrics", "prometheus.io/port": str(OVMS_REST_PORT)},
         "protocol_versions": ["v2", "grpc-v2"],
         "model_formats": [{"name": "onnx", "version": "1"}],
-        "image": runtime.image,
-        "args": ovms_args(runtime),
+        "image": runtime.image or ovms.image,
+        "args": ovms_args(runtime, ovms),
         "ports": [{"containerPort": OVMS_REST_PORT, "protocol": "TCP"}],
-        "container_security": restricted_container_security(),
+        "container_security": _ovms_security(ovms, profile.fixed_uids),
         "volume_mounts": [{"mountPath": "/dev/shm", "name": "shm"}, {"mountPath": "/tmp", "name": "tmp"}],
         "volumes": [
             {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "2Gi"}},
@@ -88,10 +111,12 @@ def inferenceservice_labels(env: EnvironmentView) -> dict[str, str]:
 
 def inferenceservice_annotations(env: EnvironmentView) -> dict[str, str]:
     serving: Serving = env.serving
+    profile = env.spec.profile
     annotations = {
         **wave(WAVE_INFERENCE_SERVICE),
         "openshift.io/display-name": env.spec.model.display_name,
-        "serving.kserve.io/deploymentMode": serving.deployment_mode,
+        # The value this release's KServe keeps: a value its webhook rewrites would stay OutOfSync.
+        "serving.kserve.io/deploymentMode": profile.deployment_modes[serving.deployment_mode],
     }
     if serving.deployment_mode == "Serverless":
         annotations.update(
@@ -101,8 +126,9 @@ def inferenceservice_annotations(env: EnvironmentView) -> dict[str, str]:
                 "sidecar.istio.io/rewriteAppHTTPProbers": "true",
             }
         )
-    if serving.token_auth:
-        annotations["security.opendatahub.io/enable-auth"] = "true"
+    if serving.token_auth or profile.enable_auth_always:
+        # 3.x dashboards write 'false' as well; writing it keeps Argo CD and the dashboard in agreement.
+        annotations["security.opendatahub.io/enable-auth"] = "true" if serving.token_auth else "false"
     if env.pin is not None:
         annotations[f"{SPEC_ANNOTATION_PREFIX}/model-version"] = env.pin.version
         annotations[f"{SPEC_ANNOTATION_PREFIX}/model-sha256"] = env.pin.artifact.sha256

@@ -15,6 +15,7 @@ from generator.objects.common import (
     restricted_pod_security,
     wave,
 )
+from generator.profiles import KIND_UID
 from generator.spec import Spec
 
 MINIO_LABELS = {"app.kubernetes.io/name": "minio", "app.kubernetes.io/component": "object-store"}
@@ -53,6 +54,16 @@ def _root_credentials_volume() -> dict[str, Any]:
 
 
 _ROOT_CREDENTIALS_MOUNT = {"name": "root-credentials", "mountPath": SECRETS_MOUNT, "readOnly": True}
+
+
+def _checkov_skips(spec: Spec) -> dict[str, str]:
+    return {} if spec.profile.fixed_uids else CHECKOV_SKIPS
+
+
+def _pod_security(spec: Spec) -> dict[str, Any]:
+    # The MinIO image runs as root: on kind it needs a numeric non-root user (fsGroup also lets it read
+    # the 0400 credential files and write its volume).
+    return restricted_pod_security(KIND_UID if spec.profile.fixed_uids else None)
 
 
 def storage_namespace(spec: Spec, path: str) -> Manifest:
@@ -101,10 +112,10 @@ def deployment(spec: Spec, path: str) -> Manifest:
         context={
             "name": MINIO_SERVICE,
             "labels": MINIO_LABELS,
-            "annotations": wave(WAVE_STORAGE, **CHECKOV_SKIPS),
+            "annotations": wave(WAVE_STORAGE, **_checkov_skips(spec)),
             "selector": MINIO_LABELS,
             "pod_labels": MINIO_LABELS,
-            "pod_security": restricted_pod_security(),
+            "pod_security": _pod_security(spec),
             "image": spec.minio.image,
             "args": ["server", "/data", "--console-address", f":{MINIO_UI_PORT}"],
             "env": [*_root_credentials_env(), {"name": "HOME", "value": "/tmp"}],
@@ -163,6 +174,16 @@ def route(spec: Spec, path: str, name: str, target_port: str) -> Manifest:
     )
 
 
+def routes(spec: Spec, root: str) -> list[Manifest]:
+    """The API and console Routes, where the platform has Routes (OpenShift)."""
+    if not spec.profile.routes:
+        return []
+    return [
+        route(spec, f"{root}/route-minio-api.yaml", "minio-api", "api"),
+        route(spec, f"{root}/route-minio-ui.yaml", "minio-ui", "ui"),
+    ]
+
+
 def bucket_job(spec: Spec, path: str) -> Manifest:
     job_labels = {"app.kubernetes.io/name": BUCKET_JOB, "app.kubernetes.io/component": "object-store-setup"}
     return Manifest(
@@ -178,12 +199,12 @@ def bucket_job(spec: Spec, path: str) -> Manifest:
                 **{
                     "argocd.argoproj.io/hook": "Sync",
                     "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
-                    **CHECKOV_SKIPS,
+                    **_checkov_skips(spec),
                 },
             ),
             "backoff_limit": 6,
             "pod_labels": job_labels,
-            "pod_security": restricted_pod_security(),
+            "pod_security": _pod_security(spec),
             "image": spec.minio.image,
             "command": ["/bin/sh", "-c", CREATE_BUCKETS_SCRIPT],
             "env": [

@@ -1,14 +1,16 @@
 """The platform layer: what a cluster needs before Argo CD can sync the model manifests.
 
-`platform_manifests(specs)` returns the Manifests of two Kustomize trees under manifests/platform/,
+`platform_manifests(specs)` returns the Manifests of the Kustomize tree of the specs' profile target
+(`platform.profile`: the OpenShift AI profiles -> platform/openshift/, `upstream` -> platform/kind/),
 applied by `scripts/provision` stage by stage (each stage waits for the one before):
 
 platform/openshift/operators/       OLM Namespaces, OperatorGroups, Subscriptions (GitOps, OpenShift AI)
-platform/openshift/openshift-ai/    DataScienceCluster: KServe (RawDeployment default) + model registry
-platform/openshift/gitops/          ClusterRole + binding: what the GitOps controller may sync, nothing more
+platform/openshift/openshift-ai/    DataScienceCluster (+ DSCInitialization on 2.x): KServe + model registry
+platform/openshift/gitops/          ClusterRole + binding: what the GitOps controller may sync, nothing more;
+                                    the ArgoCD CR's InferenceService health check
 platform/openshift/registries/      per registry: MySQL (PVC, Deployment, Service) + the ModelRegistry CR
-platform/kind/argocd/               Argo CD namespace, bindings for the upstream install, argocd-cm keys
-platform/kind/kserve/               KServe inferenceservice-config keys (RawDeployment default)
+platform/kind/argocd/               Argo CD namespace, bindings for the upstream install, argocd-cm health check
+platform/kind/kserve/               KServe inferenceservice-config keys (default deployment mode)
 platform/kind/registries/           per registry: MySQL + the Kubeflow Model Registry server
 
 Upstream installs on kind (cert-manager, KServe, Argo CD release manifests) are not vendored: the
@@ -23,13 +25,14 @@ from pathlib import Path
 from generator.objects.argocd import KIND_GROUPS
 from generator.objects.common import Manifest
 from generator.objects.kustomize import kustomization
-from generator.platform import names, objects
-from generator.platform_settings import KindSettings, Operator, PlatformSettings, RegistryDatabase
+from generator.platform import health, names, objects
+from generator.platform.objects import Operator, operators
+from generator.platform_settings import KindSettings, PlatformSettings, RegistryDatabase
 from generator.spec import Spec
 from jukebox.errors import InputError
 
-# Hand-written OLM CRD subsets (Subscription, OperatorGroup) for `jukebox validate`; the other custom
-# resources (DataScienceCluster, ModelRegistry) are checked against ../shared/crds.
+# Hand-written CRD subsets (OLM Subscription, OperatorGroup; OpenShift GitOps ArgoCD) for `jukebox
+# validate`; the other custom resources are checked against the profile's own CRDs.
 CRDS_DIR = Path(__file__).resolve().parent / "crds"
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
     "cluster_settings",
     "kind_manifests",
     "openshift_manifests",
+    "operators",
     "platform_manifests",
 ]
 
@@ -93,18 +97,24 @@ def _argocd_namespaces(specs: list[Spec]) -> list[str]:
 
 def openshift_manifests(specs: list[Spec], settings: PlatformSettings) -> list[Manifest]:
     root = names.OPENSHIFT_DIR
+    profile = settings.platform_profile
     monitoring = {"openshift.io/cluster-monitoring": "true"}
-    operators: list[Manifest] = []
-    for operator in (settings.gitops_operator, settings.openshift_ai_operator):
+    operator_objects: list[Manifest] = []
+    for operator in operators(settings):
         base = f"{root}/operators"
-        operators += [
+        operator_objects += [
             objects.namespace(operator.namespace, f"{base}/namespace-{operator.namespace}.yaml", monitoring),
             objects.operator_group(operator, f"{base}/operatorgroup-{operator.package}.yaml"),
             objects.subscription(operator, f"{base}/subscription-{operator.package}.yaml"),
         ]
     registries_namespace = specs[0].registry.namespace if specs else "rhoai-model-registries"
     openshift_ai = [
-        objects.datasciencecluster(settings, registries_namespace, f"{root}/openshift-ai/datasciencecluster.yaml")
+        manifest
+        for manifest in (
+            objects.dscinitialization(profile, f"{root}/openshift-ai/dscinitialization.yaml"),
+            objects.datasciencecluster(settings, registries_namespace, f"{root}/openshift-ai/datasciencecluster.yaml"),
+        )
+        if manifest is not None
     ]
     gitops: list[Manifest] = []
     for argocd_namespace in _argocd_namespaces(specs):
@@ -118,14 +128,17 @@ def openshift_manifests(specs: list[Spec], settings: PlatformSettings) -> list[M
                 argocd_namespace,
                 f"{root}/gitops/clusterrolebinding-{role}.yaml",
             ),
+            objects.argocd_health_checks(argocd_namespace, f"{root}/gitops/argocd-{argocd_namespace}.yaml"),
         ]
     base = f"{root}/registries"
     registries = _registry_databases(specs, settings, "openshift", base)
     for spec in _registries(specs):
         name = spec.registry.name
-        registries.append(objects.modelregistry(spec, settings.registry_database, f"{base}/{name}-modelregistry.yaml"))
+        registries.append(
+            objects.modelregistry(spec, settings.registry_database, profile, f"{base}/{name}-modelregistry.yaml")
+        )
     return [
-        *_directory(f"{root}/operators", operators),
+        *_directory(f"{root}/operators", operator_objects),
         *_directory(f"{root}/openshift-ai", openshift_ai),
         *(_directory(f"{root}/gitops", gitops) if gitops else []),
         *(_directory(base, registries) if registries else []),
@@ -151,6 +164,9 @@ def _registry_databases(specs: list[Spec], settings: PlatformSettings, target: s
 
 def kind_manifests(specs: list[Spec], settings: PlatformSettings) -> list[Manifest]:
     root = names.KIND_DIR
+    stack = settings.platform_profile.kind_stack
+    if stack is None:
+        raise ValueError(f"profile {settings.profile} does not run on kind")
     argocd: list[Manifest] = []
     for argocd_namespace in _argocd_namespaces(specs):
         base = f"{root}/argocd"
@@ -167,7 +183,7 @@ def kind_manifests(specs: list[Spec], settings: PlatformSettings) -> list[Manife
             objects.config_map(
                 "argocd-cm",
                 argocd_namespace,
-                {"resource.exclusions": objects.argocd_exclusions()},
+                {health.ARGOCD_CM_KEY: health.inferenceservice_check()},
                 f"{base}/configmap-argocd-cm-{argocd_namespace}.yaml",
             )
         )
@@ -175,7 +191,7 @@ def kind_manifests(specs: list[Spec], settings: PlatformSettings) -> list[Manife
         objects.config_map(
             names.KSERVE_CONFIGMAP,
             names.KSERVE_NAMESPACE,
-            {"deploy": objects.kserve_deploy_config()},
+            {"deploy": objects.kserve_deploy_config(stack.kserve_default_deployment_mode)},
             f"{root}/kserve/configmap-{names.KSERVE_CONFIGMAP}.yaml",
         )
     ]
@@ -195,7 +211,9 @@ def kind_manifests(specs: list[Spec], settings: PlatformSettings) -> list[Manife
 
 
 def platform_manifests(specs: list[Spec]) -> list[Manifest]:
-    """Every platform file (paths relative to manifests/), deterministic for the same specs."""
+    """Every platform file of the specs' profile (paths relative to manifests/), deterministic."""
     ordered = _sorted_specs(specs)
     settings = cluster_settings(ordered)
-    return [*openshift_manifests(ordered, settings), *kind_manifests(ordered, settings)]
+    if settings.platform_profile.openshift:
+        return openshift_manifests(ordered, settings)
+    return kind_manifests(ordered, settings)

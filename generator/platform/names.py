@@ -10,6 +10,11 @@ KIND_DIR = f"{PLATFORM_DIR}/kind"
 PART_OF = "jukebox-platform"
 LABELS = {"app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": "jukebox"}
 
+# OpenShift AI: the operator's namespace, where it installs the applications, and its default DSCI.
+OPENSHIFT_AI_OPERATOR_NAMESPACE = "redhat-ods-operator"
+OPENSHIFT_AI_APPLICATIONS_NAMESPACE = "redhat-ods-applications"
+DSCI_NAME = "default-dsci"
+
 REGISTRY_DB_PORT = 3306
 REGISTRY_REST_PORT = 8080
 REGISTRY_GRPC_PORT = 9090

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from generator.objects.common import Manifest, resources, restricted_container_security, restricted_pod_security
-from generator.platform import names
-from generator.platform_settings import KindSettings, Operator, PlatformSettings, RegistryDatabase
+from generator.platform import health, names
+from generator.platform_settings import KindSettings, OperatorCatalog, PlatformSettings, RegistryDatabase
+from generator.profiles import KIND_UID, Profile
 from generator.spec import Spec
 
 T = "platform"
@@ -26,6 +26,36 @@ def namespace(name: str, path: str, labels: dict[str, str] | None = None, **anno
 
 
 # --- OpenShift: OLM ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operator:
+    """One OLM operator: its Subscription and the namespace + OperatorGroup it is installed in."""
+
+    package: str
+    namespace: str
+    channel: str
+    catalog: OperatorCatalog
+
+    @property
+    def source(self) -> str:
+        return self.catalog.source
+
+    @property
+    def install_plan_approval(self) -> str:
+        return self.catalog.install_plan_approval
+
+
+def operators(settings: PlatformSettings) -> tuple[Operator, Operator]:
+    """OpenShift GitOps and OpenShift AI, on the channels of the spec's profile."""
+    profile = settings.platform_profile
+    if profile.gitops_channel is None or profile.openshift_ai_channel is None:
+        raise ValueError(f"profile {profile.name} installs no OpenShift operators")
+    catalog = settings.operator_catalog
+    return (
+        Operator("openshift-gitops-operator", "openshift-gitops-operator", profile.gitops_channel, catalog),
+        Operator("rhods-operator", names.OPENSHIFT_AI_OPERATOR_NAMESPACE, profile.openshift_ai_channel, catalog),
+    )
 
 
 def operator_group(operator: Operator, path: str) -> Manifest:
@@ -52,7 +82,7 @@ def subscription(operator: Operator, path: str) -> Manifest:
             "package": operator.package,
             "channel": operator.channel,
             "source": operator.source,
-            "source_namespace": operator.source_namespace,
+            "source_namespace": operator.catalog.source_namespace,
             "install_plan_approval": operator.install_plan_approval,
         },
     )
@@ -60,50 +90,77 @@ def subscription(operator: Operator, path: str) -> Manifest:
 
 # --- OpenShift AI -----------------------------------------------------------------------------------
 
-REMOVED_COMPONENTS = (
-    "codeflare",
-    "datasciencepipelines",
-    "kueue",
-    "modelmeshserving",
-    "ray",
-    "trainingoperator",
-    "trustyai",
-)
+# What the model needs; every other component the release knows is Removed.
+MANAGED_COMPONENTS = ("dashboard", "kserve", "modelregistry", "workbenches")
 
 
-def datasciencecluster_components(registries_namespace: str) -> dict[str, Any]:
-    components: dict[str, Any] = {name: {"managementState": "Removed"} for name in REMOVED_COMPONENTS}
-    components.update(
-        {
-            "dashboard": {"managementState": "Managed"},
-            "workbenches": {"managementState": "Managed"},
-            # RawDeployment by default: no Knative Serving (and so no Service Mesh) is needed.
-            "kserve": {
-                "managementState": "Managed",
-                "defaultDeploymentMode": "RawDeployment",
-                "serving": {"managementState": "Removed"},
-            },
-            "modelregistry": {"managementState": "Managed", "registriesNamespace": registries_namespace},
-        }
-    )
+def datasciencecluster_components(profile: Profile, registries_namespace: str) -> dict[str, Any]:
+    components: dict[str, Any] = {name: {"managementState": "Removed"} for name in profile.dsc_components}
+    components.update({name: {"managementState": "Managed"} for name in MANAGED_COMPONENTS})
+    components["kserve"].update(profile.dsc_kserve_fields)
+    components["modelregistry"]["registriesNamespace"] = registries_namespace
     return dict(sorted(components.items()))
 
 
 def datasciencecluster(settings: PlatformSettings, registries_namespace: str, path: str) -> Manifest:
+    profile = settings.platform_profile
     return Manifest(
         path=path,
         template=f"{T}/openshift-ai/datasciencecluster.json.j2",
         kind="DataScienceCluster",
         name=settings.data_science_cluster,
         context={
+            "api_version": profile.dsc_api_version,
             "name": settings.data_science_cluster,
             "labels": names.LABELS,
-            "components": datasciencecluster_components(registries_namespace),
+            "components": datasciencecluster_components(profile, registries_namespace),
         },
     )
 
 
-def modelregistry(spec: Spec, db: RegistryDatabase, path: str) -> Manifest:
+def dscinitialization(profile: Profile, path: str) -> Manifest | None:
+    """2.x only: the operator's default DSCI manages a Service Mesh, which RawDeployment does not need
+    (and which fails without the Service Mesh operator). 3.x has no serviceMesh field: nothing to say."""
+    if not profile.dsci_has_service_mesh:
+        return None
+    return Manifest(
+        path=path,
+        template=f"{T}/openshift-ai/dscinitialization.json.j2",
+        kind="DSCInitialization",
+        name=names.DSCI_NAME,
+        context={
+            "api_version": profile.dsci_api_version,
+            "name": names.DSCI_NAME,
+            "labels": names.LABELS,
+            "spec": {
+                "applicationsNamespace": names.OPENSHIFT_AI_APPLICATIONS_NAMESPACE,
+                "serviceMesh": {"managementState": "Removed"},
+            },
+        },
+    )
+
+
+def modelregistry_spec(spec: Spec, db: RegistryDatabase, profile: Profile) -> dict[str, Any]:
+    """REST, the release's proxy block (with a Route), gRPC where still required, the MySQL database."""
+    registry: dict[str, Any] = {
+        "rest": {"port": names.REGISTRY_REST_PORT},
+        "mysql": {
+            "host": names.registry_db_name(spec.registry.name),
+            "port": names.REGISTRY_DB_PORT,
+            "database": db.database,
+            "username": db.user,
+            "skipDBCreation": False,
+            "passwordSecret": {"name": names.registry_db_secret(spec), "key": names.DB_PASSWORD_KEY},
+        },
+    }
+    if profile.registry_proxy:
+        registry[profile.registry_proxy] = {"port": 8443, "routePort": 443, "serviceRoute": "enabled"}
+    if profile.registry_requires_grpc:
+        registry["grpc"] = {"port": names.REGISTRY_GRPC_PORT}
+    return registry
+
+
+def modelregistry(spec: Spec, db: RegistryDatabase, profile: Profile, path: str) -> Manifest:
     return Manifest(
         path=path,
         template=f"{T}/openshift-ai/modelregistry.json.j2",
@@ -114,19 +171,29 @@ def modelregistry(spec: Spec, db: RegistryDatabase, path: str) -> Manifest:
             "namespace": spec.registry.namespace,
             "labels": names.LABELS,
             "annotations": {"openshift.io/display-name": spec.registry.name},
-            "grpc_port": names.REGISTRY_GRPC_PORT,
-            "rest_port": names.REGISTRY_REST_PORT,
-            "proxy_port": 8443,
-            "route_port": 443,
-            "service_route": "enabled",
-            "mysql": {
-                "host": names.registry_db_name(spec.registry.name),
-                "port": names.REGISTRY_DB_PORT,
-                "database": db.database,
-                "username": db.user,
-                "skipDBCreation": False,
-                "passwordSecret": {"name": names.registry_db_secret(spec), "key": names.DB_PASSWORD_KEY},
-            },
+            "spec": modelregistry_spec(spec, db, profile),
+        },
+    )
+
+
+# --- Argo CD health checks --------------------------------------------------------------------------
+
+
+def argocd_health_checks(argocd_namespace: str, path: str) -> Manifest:
+    """OpenShift GitOps: our InferenceService check in the ArgoCD CR (the operator copies it to argocd-cm).
+
+    Server-side apply with only this field: the operator's defaults and the admin's settings stay theirs.
+    The default instance is named after its namespace (`openshift-gitops`)."""
+    return Manifest(
+        path=path,
+        template=f"{T}/gitops/argocd.json.j2",
+        kind="ArgoCD",
+        name=argocd_namespace,
+        context={
+            "name": argocd_namespace,
+            "namespace": argocd_namespace,
+            "annotations": {MERGED_ANNOTATION: "operator's instance: server-side apply owns resourceHealthChecks only"},
+            "health_checks": [{"group": health.GROUP, "kind": health.KIND, "check": health.inferenceservice_check()}],
         },
     )
 
@@ -216,25 +283,17 @@ def config_map(name: str, namespace: str, data: dict[str, str], path: str) -> Ma
     )
 
 
-def argocd_exclusions() -> str:
-    # kind has no OpenShift router: Routes would stay Progressing forever (Argo CD's Route health waits
-    # for `Admitted`) and their kind is unknown to the API server. Argo CD ignores them instead.
-    exclusions = [{"apiGroups": ["route.openshift.io"], "kinds": ["Route"], "clusters": ["*"]}]
-    return yaml.safe_dump(exclusions, sort_keys=True, default_flow_style=False)
-
-
-def kserve_deploy_config() -> str:
-    return json.dumps({"defaultDeploymentMode": "RawDeployment"}, sort_keys=True)
+def kserve_deploy_config(default_mode: str) -> str:
+    return json.dumps({"defaultDeploymentMode": default_mode}, sort_keys=True)
 
 
 # --- Registry database and (kind) registry server ---------------------------------------------------
 
 # Where the database credentials are mounted as files (images that read them from files).
 DB_SECRETS_MOUNT = "/run/secrets/registry-db"
-# kind has no SCC to assign a UID: a fixed one above the host's range (CKV_K8S_40). Both images run with
-# an arbitrary UID: the official MySQL image as long as its data directory is writable (fsGroup), the
+# kind has no SCC to assign a UID: KIND_UID, above the host's range (CKV_K8S_40). Both images run with an
+# arbitrary UID: the official MySQL image as long as its data directory is writable (fsGroup), the
 # registry server writes nothing but /tmp.
-KIND_UID = 10001
 
 # checkov skips (annotation `checkov.io/skipN: CHECK=reason`), each with the reason it cannot be met.
 # Same reason as MinIO's (generator/objects/storage.py).

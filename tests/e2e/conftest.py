@@ -1,7 +1,7 @@
 """kind clusters for the e2e tests: pytest-kind's KindCluster behind a Docker check, so they skip cleanly.
 
 pytest-kind has no skip logic and downloads kind/kubectl when its fixture starts; this wrapper checks
-`docker info` first and pins kind and the node image from generator.platform.PlatformSettings.
+`docker info` first and pins kind and the node image of the upstream profile (generator.profiles).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.platform import PlatformSettings
+from generator.profiles import PROFILES
 
 
 def docker_problem() -> str | None:
@@ -40,7 +40,8 @@ def kind_cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
     from generator.validate import kubectl_binary
 
-    kind = PlatformSettings().kind
+    kind = PROFILES["upstream"].kind_stack
+    assert kind is not None
     kind_module.KIND_VERSION = kind.kind_version  # read when the binary is downloaded
     installed = shutil.which("kind")
     cluster = KindCluster(

@@ -25,6 +25,8 @@ import pytest
 import requests
 import yaml
 
+from tests.generator.golden import PROFILE_SPECS
+from tests.generator.helpers import deep_merge
 from training.features import FEATURES as TRAINING_FEATURES
 
 pytestmark = pytest.mark.e2e
@@ -34,9 +36,10 @@ GIT_NS = "jukebox-e2e-git"
 GIT_URL = f"https://git-server.{GIT_NS}.svc.cluster.local/git/jukebox.git"
 FEATURES = list(TRAINING_FEATURES)
 SONG = [0, 210000, 0.64, 0.7, 5, -6.0, 1, 0.05, 0.1, 0.0, 0.12, 0.5, 120.0]
-# OpenVINO Model Server for kind: override with an upstream image pinned by digest, e.g.
-# JUKEBOX_E2E_OVMS_IMAGE=docker.io/openvino/model_server:2025.1@sha256:<digest>; default: the spec's image.
+# OpenVINO Model Server for kind: the upstream profile's image by default; override with one pinned by digest,
+# e.g. JUKEBOX_E2E_OVMS_IMAGE=docker.io/openvino/model_server:2026.1@sha256:<digest>.
 OVMS_IMAGE = os.environ.get("JUKEBOX_E2E_OVMS_IMAGE")
+ARGOCD_NS = PROFILE_SPECS["upstream"]["gitops"]["argocdNamespace"]
 
 # A tiny smart-HTTP git server: Python's CGI handler running `git http-backend`, behind TLS.
 GIT_SERVER = """
@@ -199,11 +202,12 @@ def work_repo(tmp: Path, seed: int) -> Path:
     work = tmp / "work"
     run("git", "clone", "--quiet", str(REPO), str(work))
     spec_path = work / "specs" / "jukebox.yaml"
-    spec = yaml.safe_load(spec_path.read_text())
+    # The kind target needs the upstream profile (KServe v0.20.0, Argo CD v3.5.1).
+    spec = deep_merge(yaml.safe_load(spec_path.read_text()), PROFILE_SPECS["upstream"])
     spec["gitops"]["repoURL"] = GIT_URL
     spec.setdefault("training", {})["seed"] = seed
     if OVMS_IMAGE:
-        spec["serving"]["runtime"]["image"] = OVMS_IMAGE  # the documented kind override
+        spec["serving"]["runtime"]["image"] = OVMS_IMAGE  # the documented digest override
     spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
     for other in (work / "specs").glob("*.yaml"):
         if other != spec_path:
@@ -236,7 +240,7 @@ def refresh(cluster: Any, app: str) -> None:
     kubectl(
         cluster,
         "-n",
-        "openshift-gitops",
+        ARGOCD_NS,
         "annotate",
         "--overwrite",
         f"application/{app}",

@@ -1,4 +1,5 @@
-"""The golden tree: specs/jukebox.yaml with fixture pins for dev and prod (test stays unpinned).
+"""The golden trees: specs/jukebox.yaml rendered for each platform profile, with fixture pins for dev and
+prod (test stays unpinned). One reviewed tree per profile under tests/golden/<profile>/.
 
 Refresh only through `scripts/refresh-golden`, then review the diff like any other change.
 """
@@ -9,28 +10,53 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from generator.repo import render_repo
-from tests.generator.helpers import base_spec, make_repo, tree_bytes
+from tests.generator.helpers import base_spec, deep_merge, make_repo, tree_bytes
 
-GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden" / "jukebox"
+GOLDEN_ROOT = Path(__file__).resolve().parents[1] / "golden"
+
+# What each profile's spec changes in specs/jukebox.yaml (rhoai-3.3 is its default).
+PROFILE_SPECS: dict[str, dict[str, Any]] = {
+    "rhoai-3.3": {},
+    "rhoai-2.22": {"platform": {"profile": "rhoai-2.22"}},
+    "rhoai-3.5": {"platform": {"profile": "rhoai-3.5"}},
+    # kind: upstream Argo CD's namespace, and no token auth (no OpenShift AI to check tokens).
+    "upstream": {
+        "platform": {"profile": "upstream"},
+        "gitops": {"argocdNamespace": "argocd"},
+        "environments": {"prod": {"serving": {"tokenAuth": False}}},
+    },
+}
 
 
-def render_golden_input(root: Path) -> dict[str, bytes]:
-    make_repo(root, {"jukebox": base_spec()}, pins={"jukebox": ["dev", "prod"]})
+def golden_dir(profile: str) -> Path:
+    return GOLDEN_ROOT / profile
+
+
+def profile_spec(profile: str) -> dict[str, Any]:
+    return deep_merge(base_spec(), PROFILE_SPECS[profile])
+
+
+def render_golden_input(root: Path, profile: str) -> dict[str, bytes]:
+    make_repo(root, {"jukebox": profile_spec(profile)}, pins={"jukebox": ["dev", "prod"]})
     render_repo(root, use_cache=False)
     return tree_bytes(root)
 
 
 def refresh() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        files = render_golden_input(Path(tmp))
-    shutil.rmtree(GOLDEN_DIR, ignore_errors=True)
-    for relative, content in files.items():
-        target = GOLDEN_DIR / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-    print(f"refreshed {GOLDEN_DIR} ({len(files)} files): review with `git diff -- tests/golden`")
+    for profile in PROFILE_SPECS:
+        with tempfile.TemporaryDirectory() as tmp:
+            files = render_golden_input(Path(tmp), profile)
+        target = golden_dir(profile)
+        shutil.rmtree(target, ignore_errors=True)
+        for relative, content in files.items():
+            path = target / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        print(f"refreshed {target} ({len(files)} files)")
+    print("review with `git diff -- tests/golden`")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,17 @@ def base_spec() -> dict[str, Any]:
     return copy.deepcopy(yaml.safe_load(JUKEBOX_SPEC.read_text()))
 
 
+def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `changes` merged in, mapping by mapping (a copy; neither input is modified)."""
+    merged = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
 def make_repo(root: Path, specs: dict[str, dict[str, Any] | str], pins: dict[str, list[str]] | None = None) -> Path:
     """A repo at `root` with specs/<name>.yaml for each spec; `pins` copies fixture pins per spec."""
     specs_dir = root / "specs"

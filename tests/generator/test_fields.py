@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from generator.repo import render_repo
+from tests.generator.golden import profile_spec
 from tests.generator.helpers import base_spec, load_rendered, make_repo
 
 
@@ -53,10 +54,19 @@ def test_servingruntime_matches_dashboard_ovms_template(root: Path) -> None:
     assert spec["multiModel"] is False
     assert spec["protocolVersions"] == ["v2", "grpc-v2"]
     assert {"name": "onnx", "version": "1"} in spec["supportedModelFormats"]
-    assert spec["annotations"] == {"prometheus.io/path": "/metrics", "prometheus.io/port": "8888"}
+    # rhoai-3.3 (the default profile): odh-model-controller rhoai-3.3 ovms-kserve-template.yaml.
+    assert annotations["opendatahub.io/runtime-version"] == "v2025.4"
+    assert spec["annotations"] == {
+        "opendatahub.io/kserve-runtime": "ovms",
+        "prometheus.io/path": "/metrics",
+        "prometheus.io/port": "8888",
+    }
     (container,) = spec["containers"]
     assert container["name"] == "kserve-container"
-    assert container["image"].startswith("quay.io/modh/openvino_model_server@sha256:")
+    assert container["image"] == (
+        "registry.redhat.io/rhoai/odh-openvino-model-server-rhel9"
+        "@sha256:0ce576b008f5422c4c8a69e1864c7940e0a134bdefb165fd6abf275fc52b9059"
+    )
     assert container["args"][:6] == [
         "--model_name={{.Name}}",
         "--port=8001",
@@ -65,6 +75,7 @@ def test_servingruntime_matches_dashboard_ovms_template(root: Path) -> None:
         "--file_system_poll_wait_seconds=0",
         "--metrics_enable",
     ]
+    assert "runAsUser" not in container["securityContext"]  # OpenShift assigns the UID
     assert '--plugin_config={"INFERENCE_PRECISION_HINT":"f32"}' in container["args"]
     assert container["ports"] == [{"containerPort": 8888, "protocol": "TCP"}]
     shm = next(v for v in spec["volumes"] if v["name"] == "shm")
@@ -84,7 +95,8 @@ def test_pinned_inferenceservice(root: Path) -> None:
     assert annotations["serving.kserve.io/deploymentMode"] == "RawDeployment"
     assert annotations["openshift.io/display-name"] == "Jukebox"
     assert annotations["jukebox.rhoai-mlops.io/model-version"] == "0.0.3"
-    assert "security.opendatahub.io/enable-auth" not in annotations
+    # 3.x dashboards always write enable-auth; Argo CD must want what they write.
+    assert annotations["security.opendatahub.io/enable-auth"] == "false"
     predictor = isvc["spec"]["predictor"]
     assert (predictor["minReplicas"], predictor["maxReplicas"]) == (1, 1)
     model = predictor["model"]
@@ -115,7 +127,7 @@ def test_unpinned_environment_has_no_inferenceservice(root: Path) -> None:
 
 
 def test_serverless_and_large(tmp_path: Path) -> None:
-    spec = base_spec()
+    spec = profile_spec("rhoai-2.22")  # the only profile with Knative Serving
     spec["environments"]["dev"]["serving"] = {"deploymentMode": "Serverless", "size": "Large", "externalRoute": False}
     root = _render(tmp_path, spec)
     isvc = load_rendered(root, "jukebox/overlays/dev/inferenceservice.yaml")
@@ -235,3 +247,68 @@ def test_minio_disabled_needs_endpoint_and_drops_storage(tmp_path: Path) -> None
     root = _render(tmp_path, spec)
     assert not (root / "manifests/jukebox/storage").exists()
     assert not (root / "manifests/argocd/jukebox/application-storage.yaml").exists()
+
+
+def _profile_tree(tmp_path: Path, profile: str) -> Path:
+    return _render(tmp_path, profile_spec(profile))
+
+
+@pytest.mark.parametrize(
+    ("profile", "mode", "enable_auth_dev"),
+    [
+        ("rhoai-2.22", "RawDeployment", None),
+        ("rhoai-3.3", "RawDeployment", "false"),
+        ("rhoai-3.5", "Standard", "false"),
+    ],
+)
+def test_inferenceservice_carries_what_its_release_keeps(
+    tmp_path: Path, profile: str, mode: str, enable_auth_dev: str | None
+) -> None:
+    root = _profile_tree(tmp_path, profile)
+    dev = load_rendered(root, "jukebox/overlays/dev/inferenceservice.yaml")["metadata"]["annotations"]
+    prod = load_rendered(root, "jukebox/overlays/prod/inferenceservice.yaml")["metadata"]["annotations"]
+    assert dev["serving.kserve.io/deploymentMode"] == prod["serving.kserve.io/deploymentMode"] == mode
+    assert dev.get("security.opendatahub.io/enable-auth") == enable_auth_dev
+    assert prod["security.opendatahub.io/enable-auth"] == "true"
+
+
+def test_rhoai_2_22_runtime_keeps_the_bind_and_device_args(tmp_path: Path) -> None:
+    runtime = load_rendered(_profile_tree(tmp_path, "rhoai-2.22"), "jukebox/base/servingruntime.yaml")
+    (container,) = runtime["spec"]["containers"]
+    assert container["image"].startswith("quay.io/modh/openvino_model_server@sha256:eee2857d")
+    assert container["args"][5:9] == [
+        "--grpc_bind_address=0.0.0.0",
+        "--rest_bind_address=0.0.0.0",
+        "--target_device=AUTO",
+        "--metrics_enable",
+    ]
+    assert runtime["metadata"]["annotations"]["opendatahub.io/runtime-version"] == "v2025.1"
+    assert "opendatahub.io/kserve-runtime" not in runtime["spec"]["annotations"]
+
+
+def test_upstream_runs_on_kind_with_numeric_users_and_no_routes(tmp_path: Path) -> None:
+    root = _profile_tree(tmp_path, "upstream")
+    runtime = load_rendered(root, "jukebox/base/servingruntime.yaml")
+    (container,) = runtime["spec"]["containers"]
+    assert container["image"].startswith("docker.io/openvino/model_server:")
+    # The image's USER is the name `ovms` (uid 5000): the kubelet needs the number for runAsNonRoot.
+    assert (container["securityContext"]["runAsUser"], container["securityContext"]["runAsGroup"]) == (5000, 5000)
+    assert "opendatahub.io/runtime-version" not in runtime["metadata"]["annotations"]
+    for relative in ("jukebox/storage/deployment.yaml", "jukebox/storage/job-create-buckets.yaml"):
+        pod = load_rendered(root, relative)["spec"]["template"]["spec"]
+        assert {k: pod["securityContext"][k] for k in ("runAsUser", "runAsGroup", "fsGroup")} == {
+            "runAsUser": 10001,
+            "runAsGroup": 10001,
+            "fsGroup": 10001,
+        }
+    assert not list((root / "manifests/jukebox/storage").glob("route-*.yaml"))
+    isvc = load_rendered(root, "jukebox/overlays/dev/inferenceservice.yaml")
+    assert isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Standard"
+    assert "security.opendatahub.io/enable-auth" not in isvc["metadata"]["annotations"]
+
+
+@pytest.mark.parametrize("profile", ["rhoai-2.22", "rhoai-3.3", "rhoai-3.5"])
+def test_openshift_profiles_leave_the_uid_to_the_scc(tmp_path: Path, profile: str) -> None:
+    root = _profile_tree(tmp_path, profile)
+    pod = load_rendered(root, "jukebox/storage/deployment.yaml")["spec"]["template"]["spec"]
+    assert "runAsUser" not in pod["securityContext"] and "fsGroup" not in pod["securityContext"]

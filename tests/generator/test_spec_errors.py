@@ -72,6 +72,30 @@ CORPUS: list[tuple[str, Mutation, str, str]] = [
     ("very long text", _set("project.description", "x" * 2000), "project.description", "at most 1024"),
     ("bad git url", _set("gitops.repoURL", "file:///etc"), "gitops.repoURL", "git URL"),
     ("bad training", _set("training.hiddenLayers", []), "training.hiddenLayers", "at least 1"),
+    (
+        "unknown profile",
+        _set("platform.profile", "rhoai-2.16"),
+        "platform.profile",
+        "unknown profile 'rhoai-2.16'; allowed: rhoai-2.22, rhoai-3.3, rhoai-3.5, upstream",
+    ),
+    (
+        "serverless on 3.x",
+        _set("serving.deploymentMode", "Serverless"),
+        "serving.deploymentMode",
+        "Serverless is not available with platform.profile rhoai-3.3; allowed: RawDeployment",
+    ),
+    (
+        "serverless override on 3.x",
+        _set("environments.dev.serving", {"deploymentMode": "Serverless", "replicas": {"min": 0, "max": 1}}),
+        "environments.dev.serving.deploymentMode",
+        "not available with platform.profile rhoai-3.3",
+    ),
+    (
+        "token auth upstream",
+        _set("platform.profile", "upstream"),
+        "environments.prod.serving.tokenAuth",
+        "platform.profile upstream has no token authentication",
+    ),
 ]
 
 

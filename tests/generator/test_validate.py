@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from generator import crds
 from generator.credentials import required_secrets
 from generator.loader import load_spec
 from generator.repo import render_repo
@@ -44,17 +45,18 @@ def test_every_kustomize_directory_builds(rendered: Path) -> None:
 
 
 def test_all_objects_validate(rendered: Path, shared_dir: Path) -> None:
-    report = validate_tree(rendered / "manifests", shared_dir / "crds")
+    report = validate_tree(rendered / "manifests", "rhoai-3.3")
     assert report.ok, report.summary()
     # argocd 5 + base 2 + overlays (ns, rbac, 3 policies, isvc when pinned, auth objects in prod) + storage 10,
-    # and the platform layer (operators, DataScienceCluster, registries; kind equivalents) 26
-    assert report.objects == 66
+    # and the rhoai-3.3 platform layer (operators 6, DataScienceCluster, gitops 3, registries 5) 15
+    assert report.objects == 55
+    assert report.notes[0].startswith("profile rhoai-3.3: CRDs from the reference copies in")
 
 
 def test_core_kinds_are_validated_strictly(rendered: Path) -> None:
     deployment = rendered / "manifests/jukebox/storage/deployment.yaml"
     deployment.write_text(deployment.read_text().replace("  replicas: 1", "  replica: 1"))
-    report = validate_tree(rendered / "manifests", crds=None)
+    report = validate_tree(rendered / "manifests", "rhoai-3.3")
     assert not report.ok
     assert any("Deployment/minio" in error and "replica" in error for error in report.errors)
 
@@ -62,26 +64,37 @@ def test_core_kinds_are_validated_strictly(rendered: Path) -> None:
 def test_custom_resources_are_validated_against_crds(rendered: Path, shared_dir: Path) -> None:
     isvc = rendered / "manifests/jukebox/overlays/dev/inferenceservice.yaml"
     isvc.write_text(isvc.read_text().replace("minReplicas: 1", "minReplica: 1"))
-    report = validate_tree(rendered / "manifests", shared_dir / "crds")
+    report = validate_tree(rendered / "manifests", "rhoai-3.3")
     assert any("InferenceService/jukebox" in e and "minReplica" in e for e in report.errors), report.errors
 
 
-def test_without_crds_custom_resources_are_reported_unchecked(rendered: Path, tmp_path: Path) -> None:
-    import generator.validate as validate
+def test_another_releases_field_is_refused(rendered: Path, shared_dir: Path) -> None:
+    """The 3.3 ModelRegistry (kubeRBACProxy, no grpc) is what 2.22's CRD refuses."""
+    report = validate_tree(rendered / "manifests", "rhoai-2.22")
+    errors = [e for e in report.errors if "ModelRegistry/jukebox-registry" in e]
+    assert any("kubeRBACProxy" in e for e in errors) and any("grpc" in e for e in errors), report.errors
 
-    original = validate.DEFAULT_CRDS_DIR
-    validate.DEFAULT_CRDS_DIR = tmp_path / "absent"
-    try:
-        report = validate_tree(rendered / "manifests")
-    finally:
-        validate.DEFAULT_CRDS_DIR = original
+
+def test_without_crds_custom_resources_are_reported_unchecked(
+    rendered: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(crds, "SHARED_PROFILES_DIR", tmp_path / "absent")
+    monkeypatch.setenv("JUKEBOX_CACHE_DIR", str(tmp_path / "empty-cache"))
+    report = validate_tree(rendered / "manifests", "rhoai-3.3")
     assert report.ok
+    assert "jukebox crds fetch --profile rhoai-3.3" in report.notes[0]
     assert any("not schema-checked" in note and "InferenceService" in note for note in report.notes)
 
 
 def test_missing_crds_option_dir_is_an_input_error(rendered: Path, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="--crds"):
-        validate_tree(rendered / "manifests", tmp_path / "nope")
+        validate_tree(rendered / "manifests", "rhoai-3.3", tmp_path / "nope")
+
+
+@pytest.mark.parametrize("version", ["banana", "1.99", "", "1.33.0.1"])
+def test_unknown_kubernetes_version_is_an_input_error(rendered: Path, version: str) -> None:
+    with pytest.raises(InputError, match="--kubernetes-version"):
+        validate_tree(rendered / "manifests", "rhoai-3.3", kubernetes_version=version)
 
 
 def test_secret_contracts_match_reference(repo_root: Path) -> None:

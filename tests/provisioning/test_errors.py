@@ -15,11 +15,13 @@ from provisioning.targets import _permission
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _provision(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _provision(
+    tmp_path: Path, *args: str, spec: Path = REPO / "specs" / "jukebox.yaml"
+) -> subprocess.CompletedProcess[str]:
     empty = tmp_path / "empty-bin"
     empty.mkdir(exist_ok=True)
     return subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "provision"), "--spec", str(REPO / "specs" / "jukebox.yaml"), *args],
+        [sys.executable, str(REPO / "scripts" / "provision"), "--spec", str(spec), *args],
         capture_output=True,
         text=True,
         check=False,
@@ -35,18 +37,18 @@ def test_missing_oc(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_missing_docker_for_kind(tmp_path: Path) -> None:
-    result = _provision(tmp_path, "--target", "kind")
+def test_missing_docker_for_kind(tmp_path: Path, kind_spec: Path) -> None:
+    result = _provision(tmp_path, "--target", "kind", spec=kind_spec)
     assert result.returncode == 1
     assert "docker not found on PATH" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_missing_kind_when_creating_the_cluster(tmp_path: Path) -> None:
+def test_missing_kind_when_creating_the_cluster(tmp_path: Path, kind_spec: Path) -> None:
     bin_dir = tmp_path / "empty-bin"
     bin_dir.mkdir()
     (bin_dir / "docker").write_text("#!/bin/sh\nexit 0\n")
     (bin_dir / "docker").chmod(0o755)
-    result = _provision(tmp_path, "--target", "kind", "--create-cluster")
+    result = _provision(tmp_path, "--target", "kind", "--create-cluster", spec=kind_spec)
     assert result.returncode == 1 and "kind not found on PATH: install kind" in result.stderr
 
 
@@ -55,9 +57,37 @@ def test_dry_run_needs_no_tool(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_bad_spec_is_exit_2(tmp_path: Path) -> None:
-    result = _provision(tmp_path, "--target", "kind", "--dry-run", "--secrets-file", str(tmp_path / "nope.yaml"))
+def test_bad_spec_is_exit_2(tmp_path: Path, kind_spec: Path) -> None:
+    result = _provision(
+        tmp_path, "--target", "kind", "--dry-run", "--secrets-file", str(tmp_path / "nope.yaml"), spec=kind_spec
+    )
     assert result.returncode == 2 and "--secrets-file: not found" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("target", "use_kind_spec", "expected"),
+    [
+        (
+            "kind",
+            False,
+            "platform.profile is rhoai-3.3, which runs on openshift; --target kind needs platform.profile: upstream",
+        ),
+        ("openshift", True, "--target openshift needs platform.profile: rhoai-2.22 or rhoai-3.3 or rhoai-3.5"),
+    ],
+)
+def test_a_profile_that_does_not_fit_the_target_is_exit_2(
+    tmp_path: Path, kind_spec: Path, target: str, use_kind_spec: bool, expected: str
+) -> None:
+    spec = kind_spec if use_kind_spec else REPO / "specs" / "jukebox.yaml"
+    result = _provision(tmp_path, "--target", target, "--dry-run", spec=spec)
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "nan", "inf", "soon"])
+def test_a_timeout_that_is_not_a_positive_number_is_exit_2(tmp_path: Path, value: str) -> None:
+    result = _provision(tmp_path, "--target", "openshift", "--dry-run", "--timeout", value)
+    assert result.returncode == 2 and "--timeout" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_find_binary_message(tmp_path: Path) -> None:

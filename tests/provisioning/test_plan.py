@@ -1,4 +1,5 @@
-"""The --dry-run plan of specs/jukebox.yaml on both targets: exact steps, objects and order; no cluster."""
+"""The --dry-run plans: specs/jukebox.yaml (rhoai-3.3) on OpenShift, its upstream-profile twin on kind; exact
+steps, objects and order; no cluster."""
 
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "specs" / "jukebox.yaml"
 
 
-def _steps(target: str) -> list:
+def _steps(target: str, spec: Path = SPEC) -> list:
     from generator.validate import kubectl_binary
 
     kubectl = kubectl_binary()
     args = argparse.Namespace(
-        spec=SPEC,
+        spec=spec,
         secrets_file=None,
         context=None,
         expect_server=None,
@@ -80,9 +81,10 @@ def test_openshift_plan_exact() -> None:
         "operator openshift-gitops-operator installed",
         "operator rhods-operator installed",
         "operator CRDs established",
-        "OpenShift AI: DataScienceCluster (KServe RawDeployment, model registry)",
+        "OpenShift AI rhoai-3.3: DataScienceCluster datasciencecluster.opendatahub.io/v2 (KServe, model registry)",
         "DataScienceCluster ready",
-        "GitOps: what the Argo CD controller may sync",
+        "Argo CD instance openshift-gitops available",
+        "GitOps: what the Argo CD controller may sync; the InferenceService health check (ArgoCD CR)",
         "namespaces of the credential Secrets",
         "credential Secrets (values never in git)",
         "model registries: MySQL + ModelRegistry",
@@ -99,12 +101,14 @@ def test_openshift_plan_exact() -> None:
         "OperatorGroup/redhat-ods-operator/rhods-operator",
         "Subscription/redhat-ods-operator/rhods-operator",
     ]
-    assert objects["OpenShift AI: DataScienceCluster (KServe RawDeployment, model registry)"] == [
-        "DataScienceCluster/default-dsc"
-    ]
-    assert objects["GitOps: what the Argo CD controller may sync"] == [
+    dsc_step = (
+        "OpenShift AI rhoai-3.3: DataScienceCluster datasciencecluster.opendatahub.io/v2 (KServe, model registry)"
+    )
+    assert objects[dsc_step] == ["DataScienceCluster/default-dsc"]
+    assert objects["GitOps: what the Argo CD controller may sync; the InferenceService health check (ArgoCD CR)"] == [
         "ClusterRole/jukebox-gitops-deployer-openshift-gitops",
         "ClusterRoleBinding/jukebox-gitops-deployer-openshift-gitops",
+        "ArgoCD/openshift-gitops/openshift-gitops",
     ]
     assert objects["namespaces of the credential Secrets"] == STUBS
     assert objects["credential Secrets (values never in git)"] == SECRETS
@@ -120,23 +124,24 @@ def test_openshift_plan_exact() -> None:
     assert _root(objects["apply the root kustomization.yaml (AppProject + Applications)"]) == _root(ROOT)
 
 
-def test_kind_plan_exact() -> None:
-    got = summary(_steps("kind"))
+def test_kind_plan_exact(kind_spec: Path) -> None:
+    got = summary(_steps("kind", kind_spec))
     objects = {title: objs for title, objs in got if objs}
     assert [title for title, _ in got] == [
         "Docker engine",
-        "kind cluster jukebox (kindest/node:v1.32.2)",
+        "kind cluster jukebox (kindest/node:v1.34.0)",
         "kubeconfig context",
         "cluster is not OpenShift",
         "may do everything",
-        "install cert-manager v1.16.2 (upstream release manifest)",
+        "install cert-manager v1.17.0 (upstream release manifest)",
         "cert-manager available",
-        "install KServe v0.15.2 (upstream release manifest)",
+        "namespace kserve",
+        "install KServe v0.20.0 (upstream release manifest)",
         "KServe available",
-        "install KServe cluster resources v0.15.2 (upstream release manifest)",
-        "KServe: RawDeployment by default (inferenceservice-config keys)",
-        "Argo CD: namespace, ClusterRoleBindings, argocd-cm keys",
-        "install Argo CD v2.14.11 (upstream release manifest)",
+        "install KServe cluster resources v0.20.0 (upstream release manifest)",
+        "KServe: Standard by default (inferenceservice-config keys)",
+        "Argo CD: namespace, ClusterRoleBindings, argocd-cm InferenceService health check",
+        "install Argo CD v3.5.1 (upstream release manifest)",
         "Argo CD available",
         "Argo CD CRDs established",
         "namespaces of the credential Secrets",
@@ -147,15 +152,16 @@ def test_kind_plan_exact() -> None:
         "apply the root kustomization.yaml (AppProject + Applications)",
         "Applications Synced/Healthy",
     ]
-    assert objects["KServe: RawDeployment by default (inferenceservice-config keys)"] == [
+    assert objects["namespace kserve"] == ["Namespace/kserve"]
+    assert objects["KServe: Standard by default (inferenceservice-config keys)"] == [
         "ConfigMap/kserve/inferenceservice-config"
     ]
-    assert objects["Argo CD: namespace, ClusterRoleBindings, argocd-cm keys"] == [
-        "Namespace/openshift-gitops",
-        "ClusterRoleBinding/jukebox-argocd-application-controller-openshift-gitops",
-        "ClusterRoleBinding/jukebox-argocd-applicationset-controller-openshift-gitops",
-        "ClusterRoleBinding/jukebox-argocd-server-openshift-gitops",
-        "ConfigMap/openshift-gitops/argocd-cm",
+    assert objects["Argo CD: namespace, ClusterRoleBindings, argocd-cm InferenceService health check"] == [
+        "Namespace/argocd",
+        "ClusterRoleBinding/jukebox-argocd-application-controller-argocd",
+        "ClusterRoleBinding/jukebox-argocd-applicationset-controller-argocd",
+        "ClusterRoleBinding/jukebox-argocd-server-argocd",
+        "ConfigMap/argocd/argocd-cm",
     ]
     assert objects["credential Secrets (values never in git)"] == [
         *SECRETS,
@@ -169,11 +175,12 @@ def test_kind_plan_exact() -> None:
         "Deployment/rhoai-model-registries/jukebox-registry",
         "Service/rhoai-model-registries/jukebox-registry",
     ]
-    assert _root(objects["apply the root kustomization.yaml (AppProject + Applications)"]) == _root(ROOT)
+    kind_root = ["AppProject/argocd/jukebox", *[f"Application/argocd/{app}" for app in APPS]]
+    assert _root(objects["apply the root kustomization.yaml (AppProject + Applications)"]) == _root(kind_root)
 
 
-def test_secret_contract_labels_and_storage_config_keys() -> None:
-    steps = _steps("kind")
+def test_secret_contract_labels_and_storage_config_keys(kind_spec: Path) -> None:
+    steps = _steps("kind", kind_spec)
     secrets = next(s for s in steps if s.title.startswith("credential Secrets")).objects()
     s3 = next(o for o in secrets if o["metadata"]["name"] == "aws-connection-models")
     assert s3["metadata"]["labels"] == {"opendatahub.io/dashboard": "true", "opendatahub.io/managed": "true"}
@@ -189,7 +196,7 @@ def test_secret_contract_labels_and_storage_config_keys() -> None:
 
 
 @pytest.mark.parametrize("target", ["openshift", "kind"])
-def test_dry_run_cli_prints_plan_redacted(target: str, tmp_path: Path) -> None:
+def test_dry_run_cli_prints_plan_redacted(target: str, tmp_path: Path, kind_spec: Path) -> None:
     secrets_file = tmp_path / "secrets.yaml"
     secrets_file.write_text("minio-root: {MINIO_ROOT_USER: admin-user-xyz, MINIO_ROOT_PASSWORD: s3cr3t-value-xyz}\n")
     result = subprocess.run(
@@ -199,7 +206,7 @@ def test_dry_run_cli_prints_plan_redacted(target: str, tmp_path: Path) -> None:
             "--target",
             target,
             "--spec",
-            str(SPEC),
+            str(kind_spec if target == "kind" else SPEC),
             "--dry-run",
             "--secrets-file",
             str(secrets_file),

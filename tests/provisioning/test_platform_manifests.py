@@ -8,60 +8,101 @@ import pytest
 
 from generator import validate
 from generator.loader import load_spec
-from generator.platform import CRDS_DIR, PlatformSettings, platform_manifests
+from generator.platform import PlatformSettings, platform_manifests
+from generator.profiles import PROFILES
 from generator.render import render_document, to_yaml
+from generator.spec import Spec
+from tests.generator.golden import profile_spec
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("platform")
-    spec = load_spec(REPO / "specs" / "jukebox.yaml")
-    for manifest in platform_manifests([spec]):
-        path = out / manifest.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(to_yaml(render_document(manifest), "# test\n"))
-    return out
+def _spec(profile: str) -> Spec:
+    return Spec.model_validate(profile_spec(profile))
 
 
-def test_deterministic() -> None:
-    spec = load_spec(REPO / "specs" / "jukebox.yaml")
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_deterministic_and_only_the_profiles_target(profile: str) -> None:
+    spec = _spec(profile)
     first = [(m.path, render_document(m)) for m in platform_manifests([spec])]
     assert first == [(m.path, render_document(m)) for m in platform_manifests([spec])]
-    assert all(path.startswith(("platform/openshift/", "platform/kind/")) for path, _ in first)
+    target_dir = "platform/openshift/" if PROFILES[profile].openshift else "platform/kind/"
+    assert all(path.startswith(target_dir) for path, _ in first)
 
 
-def test_every_directory_builds_and_validates(tree: Path, shared_dir: Path) -> None:
-    directories = validate.kustomize_directories(tree)
-    assert len(directories) == 7
-    for directory in directories:
-        text = (directory / "kustomization.yaml").read_text()
-        assert "http" not in text  # no remote resources: builds offline
+@pytest.mark.parametrize(
+    ("profile", "directories"), [("rhoai-2.22", 4), ("rhoai-3.3", 4), ("rhoai-3.5", 4), ("upstream", 3)]
+)
+def test_every_directory_builds_and_validates_against_its_profile(
+    tmp_path: Path, shared_dir: Path, profile: str, directories: int
+) -> None:
+    for manifest in platform_manifests([_spec(profile)]):
+        path = tmp_path / manifest.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(to_yaml(render_document(manifest), "# test\n"))
+    found = validate.kustomize_directories(tmp_path)
+    assert len(found) == directories
+    crds = shared_dir / "crds" / "profiles" / profile
+    for directory in found:
+        assert "http" not in (directory / "kustomization.yaml").read_text()  # no remote resources: builds offline
         for document in validate.kustomize_build(directory):
-            errors = validate.validate_document(document, shared_dir / "crds", "1.33")
-            if errors and errors[0].startswith("no CRD"):
-                errors = validate.validate_document(document, CRDS_DIR, "1.33")
-            assert errors == [], f"{directory}: {document['kind']}: {errors}"
+            assert validate.validate_document(document, crds, "1.33") == [], f"{directory}: {document['kind']}"
 
 
-def test_channel_is_a_param() -> None:
-    spec = load_spec(REPO / "specs" / "jukebox.yaml")
-    settings = PlatformSettings.model_validate(
-        {"openshiftAiOperator": {"package": "rhods-operator", "channel": "fast", "namespace": "redhat-ods-operator"}}
-    )
-    from generator.platform import openshift_manifests
+def _platform(profile: str, kind: str) -> list[dict]:
+    return [render_document(m) for m in platform_manifests([_spec(profile)]) if m.kind == kind]
 
-    subscription = next(
-        m for m in openshift_manifests([spec], settings) if m.path.endswith("subscription-rhods-operator.yaml")
-    )
-    assert render_document(subscription)["spec"]["channel"] == "fast"
-    dsc = render_document(next(m for m in platform_manifests([spec]) if m.kind == "DataScienceCluster"))
-    assert dsc["spec"]["components"]["kserve"]["defaultDeploymentMode"] == "RawDeployment"
+
+@pytest.mark.parametrize(
+    ("profile", "channel", "gitops_channel"),
+    [
+        ("rhoai-2.22", "stable-2.22", "gitops-1.18"),
+        ("rhoai-3.3", "stable-3.3", "gitops-1.20"),
+        ("rhoai-3.5", "stable-3.5", "gitops-1.21"),
+    ],
+)
+def test_operator_channels_follow_the_profile(profile: str, channel: str, gitops_channel: str) -> None:
+    channels = {s["spec"]["name"]: s["spec"]["channel"] for s in _platform(profile, "Subscription")}
+    assert channels == {"rhods-operator": channel, "openshift-gitops-operator": gitops_channel}
+
+
+def test_datasciencecluster_v1_on_2_22_keeps_rawdeployment_and_removes_the_service_mesh() -> None:
+    (dsc,) = _platform("rhoai-2.22", "DataScienceCluster")
+    assert dsc["apiVersion"] == "datasciencecluster.opendatahub.io/v1"
+    assert dsc["spec"]["components"]["kserve"] == {
+        "managementState": "Managed",
+        "defaultDeploymentMode": "RawDeployment",
+        "serving": {"managementState": "Removed"},
+    }
+    assert dsc["spec"]["components"]["datasciencepipelines"] == {"managementState": "Removed"}
+    (dsci,) = _platform("rhoai-2.22", "DSCInitialization")
+    assert dsci["spec"]["serviceMesh"] == {"managementState": "Removed"}
+
+
+@pytest.mark.parametrize("profile", ["rhoai-3.3", "rhoai-3.5"])
+def test_datasciencecluster_v2_has_no_deployment_mode_and_no_dsci(profile: str) -> None:
+    (dsc,) = _platform(profile, "DataScienceCluster")
+    assert dsc["apiVersion"] == "datasciencecluster.opendatahub.io/v2"
+    assert dsc["spec"]["components"]["kserve"] == {"managementState": "Managed"}
+    assert "aipipelines" in dsc["spec"]["components"] and "datasciencepipelines" not in dsc["spec"]["components"]
     assert dsc["spec"]["components"]["modelregistry"] == {
         "managementState": "Managed",
         "registriesNamespace": "rhoai-model-registries",
     }
+    assert _platform(profile, "DSCInitialization") == []
+
+
+@pytest.mark.parametrize(
+    ("profile", "blocks"),
+    [
+        ("rhoai-2.22", ["grpc", "mysql", "oauthProxy", "rest"]),
+        ("rhoai-3.3", ["kubeRBACProxy", "mysql", "rest"]),
+        ("rhoai-3.5", ["kubeRBACProxy", "mysql", "rest"]),
+    ],
+)
+def test_modelregistry_has_exactly_the_proxy_block_of_its_release(profile: str, blocks: list[str]) -> None:
+    (registry,) = _platform(profile, "ModelRegistry")
+    assert sorted(registry["spec"]) == blocks
 
 
 def _deployment(target: str, name: str, settings: PlatformSettings | None = None) -> dict:
@@ -69,7 +110,8 @@ def _deployment(target: str, name: str, settings: PlatformSettings | None = None
 
     spec = load_spec(REPO / "specs" / "jukebox.yaml")
     build = kind_manifests if target == "kind" else openshift_manifests
-    manifests = build([spec], settings or PlatformSettings())
+    profile = {"profile": "upstream"} if target == "kind" else {}
+    manifests = build([spec], settings or PlatformSettings.model_validate(profile))
     return render_document(next(m for m in manifests if m.kind == "Deployment" and m.name == name))
 
 
@@ -146,7 +188,9 @@ def test_registry_server_digest_drops_the_skip_and_always_pull() -> None:
     assert _skips(tag_only) == ["CKV_K8S_35", "CKV_K8S_43"]
     image = "ghcr.io/kubeflow/model-registry/server:v0.3.8@sha256:" + "0" * 64
     pinned = _deployment(
-        "kind", "jukebox-registry", PlatformSettings.model_validate({"kind": {"modelRegistryImage": image}})
+        "kind",
+        "jukebox-registry",
+        PlatformSettings.model_validate({"profile": "upstream", "kind": {"modelRegistryImage": image}}),
     )
     assert pinned["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == "IfNotPresent"
     assert _skips(pinned) == ["CKV_K8S_35"]
