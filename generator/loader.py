@@ -4,55 +4,24 @@ from __future__ import annotations
 
 import re
 import typing
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from generator.spec import Spec
 from jukebox.errors import InputError, Problem, SpecError
+from jukebox.inputs import parse_yaml, read_text, shorten
 
 _CREDENTIAL_KEY = re.compile(r"(access|secret)[-_]?key|password|passwd|token|credential|aws_", re.IGNORECASE)
-_LoaderBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _StrictLoader(_LoaderBase):
-    """SafeLoader that refuses duplicate keys instead of silently keeping the last one."""
-
-
-def _construct_mapping(loader: Any, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    keys = [loader.construct_object(key, deep=deep) for key, _ in node.value]
-    for key, count in Counter(k for k in keys if isinstance(k, str)).items():
-        if count > 1:
-            mark = node.start_mark
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} in the mapping at line {mark.line + 1}", mark
-            )
-    return dict(yaml.SafeLoader.construct_mapping(loader, node, deep=deep))
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def parse_yaml(text: str, source: str) -> Any:
-    try:
-        return yaml.load(text, Loader=_StrictLoader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise SpecError(source, [Problem("", f"YAML syntax error at {where}{error.problem or error}")]) from None
-    except yaml.YAMLError as error:
-        raise SpecError(source, [Problem("", f"YAML error: {error}")]) from None
 
 
 def load_spec(path: Path) -> Spec:
     """Parse and validate one spec file; raise `SpecError` listing every problem found."""
     source = str(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"spec file not found: {path}")
-    data = parse_yaml(path.read_text(encoding="utf-8"), source)
+    data = parse_yaml(read_text(path, "spec file"), source)
     if data is None:
         raise SpecError(
             source, [Problem("", "the file is empty; expected a mapping with apiVersion, kind, model, ...")]
@@ -67,7 +36,7 @@ def load_spec(path: Path) -> Spec:
         problems += [_problem_from_pydantic(e) for e in error.errors()]
     problems += cross_field_problems(data)
     if spec is not None:
-        problems += profile_problems(spec)
+        problems += profile_problems(spec) + platform_namespace_problems(spec)
     if problems or spec is None:
         raise SpecError(source, _sorted_unique(problems))
     return spec
@@ -95,7 +64,7 @@ def _problem_from_pydantic(error: Any) -> Problem:
         return Problem(path, "required field is missing")
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind.endswith("_type") or kind == "model_type":
-        message = f"{message} (got {type(error.get('input')).__name__} {error.get('input')!r})"
+        message = f"{message} (got {type(error.get('input')).__name__} {shorten(error.get('input'))})"
     return Problem(path, message)
 
 
@@ -215,3 +184,19 @@ def profile_problems(spec: Spec) -> list[Problem]:
                 )
             )
     return problems
+
+
+def platform_namespace_problems(spec: Spec) -> list[Problem]:
+    """Project namespaces must not be the ones Argo CD or the registry run in (we would own them)."""
+    taken = {
+        spec.gitops.argocd_namespace: "gitops.argocdNamespace",
+        spec.registry.namespace: "registry.namespace",
+    }
+    claims = [(f"environments.{name}.namespace", env.namespace) for name, env in sorted(spec.environments.items())]
+    if spec.minio.enabled:
+        claims.append(("minio.namespace", spec.minio.namespace))
+    return [
+        Problem(path, f"{namespace!r} is {taken[namespace]}; give this its own namespace")
+        for path, namespace in claims
+        if namespace in taken
+    ]

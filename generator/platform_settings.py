@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from generator.profiles import DEFAULT_PROFILE, PROFILES, Profile, profile_names
+from jukebox.inputs import shorten
 
 _IMAGE_NAME = (
     r"^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9]+([._-][a-z0-9]+)*)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+"
@@ -49,7 +50,7 @@ _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti)$")
 def _matches(pattern: re.Pattern[str], what: str) -> AfterValidator:
     def check(value: str) -> str:
         if not pattern.fullmatch(value):
-            raise ValueError(f"must be {what} (got {value!r})")
+            raise ValueError(f"must be {what} (got {shorten(value)})")
         return value
 
     return AfterValidator(check)

@@ -14,7 +14,14 @@ from pathlib import Path
 from generator.cache import RenderCache, spec_key
 from generator.loader import load_spec
 from generator.pins import Pin
-from generator.render import SourcedSpec, load_pins, render_bootstrap, render_platform_files, render_spec_files
+from generator.render import (
+    GENERATED_MARK,
+    SourcedSpec,
+    load_pins,
+    render_bootstrap,
+    render_platform_files,
+    render_spec_files,
+)
 from generator.spec import Spec
 from jukebox.errors import InputError, JukeboxError, Problem, SpecError
 from jukebox.fsutil import atomic_write_text, staging_directory, swap_directory
@@ -73,7 +80,8 @@ def load_sourced(paths: list[Path], root: Path, cache: RenderCache | None = None
 
 def _load_one(path: Path, display: str, cache: RenderCache | None) -> SourcedSpec:
     if not path.is_file():
-        raise InputError(f"spec file not found: {path}")
+        problem = "is a directory, not a file" if path.is_dir() else "not found"
+        raise InputError(f"spec file {path}: {problem}")
     key = spec_key(path, display) if cache else None
     entry = cache.lookup(key) if cache and key else None
     if entry is None:
@@ -273,9 +281,47 @@ def _check_repo(root: Path, use_cache: bool) -> Drift:
 
 
 def render_one(spec_path: Path, out: Path) -> list[str]:
-    """Render a single spec into any directory (its own manifests/ + kustomization.yaml layout)."""
-    specs = load_sourced([spec_path], spec_path.parent.parent)
+    """Render a single spec into any directory (its own manifests/ + kustomization.yaml layout).
+
+    `out` must not be the repository's own tree, and whatever `out` already holds must have been written by
+    `jukebox render`: the swap replaces `<out>/manifests` and `<out>/kustomization.yaml` as a whole."""
+    root = spec_path.resolve().parent.parent
+    check_render_target(out, root)
+    specs = load_sourced([spec_path], root)
     tree = build_tree(specs)
     drift = compare_tree(tree, out)
     write_tree(tree, out)
     return drift.changed_paths()
+
+
+def check_render_target(out: Path, repo_root: Path) -> None:
+    target = out.resolve()
+    repo_manifests = (repo_root / MANIFESTS_DIR).resolve()
+    if target == Path(target.anchor):
+        raise InputError(f"--out {out}: the file system root; give a directory of its own")
+    if target == repo_root.resolve() or target == repo_manifests or target.is_relative_to(repo_manifests):
+        raise InputError(
+            f"--out {out}: inside the repository's generated tree ({repo_manifests}); "
+            "`jukebox render` (without --spec/--out) renders every spec there"
+        )
+    if target.exists() and not target.is_dir():
+        raise InputError(f"--out {out}: exists and is not a directory")
+    for foreign in _files_not_rendered_by_us(target):
+        raise InputError(
+            f"--out {out}: {foreign} was not written by `jukebox render`; the render would replace it. "
+            "Choose an empty directory or one an earlier `render --out` wrote"
+        )
+
+
+def _files_not_rendered_by_us(out: Path) -> Iterator[Path]:
+    candidates = [out / ROOT_KUSTOMIZATION] if (out / ROOT_KUSTOMIZATION).is_file() else []
+    if (out / MANIFESTS_DIR).exists():
+        candidates += sorted(p for p in (out / MANIFESTS_DIR).rglob("*") if not p.is_dir())
+    for path in candidates:
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(len(GENERATED_MARK.encode()))
+        except OSError:
+            head = b""
+        if head != GENERATED_MARK.encode():
+            yield path

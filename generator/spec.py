@@ -14,6 +14,7 @@ from pydantic.alias_generators import to_camel
 
 from generator.platform_settings import PlatformSettings
 from generator.profiles import Profile
+from jukebox.inputs import shorten
 from training.params import TrainingParams
 
 SPEC_API_VERSION = "jukebox.rhoai-mlops.io/v1alpha1"
@@ -25,8 +26,32 @@ DEFAULT_MINIO_IMAGE = "quay.io/minio/minio@sha256:a1ea29fa28355559ef137d71fc570e
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
-_QUANTITY_CPU = re.compile(r"^([0-9]+m|[0-9]+(\.[0-9]+)?)$")
-_QUANTITY_MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+# Quantities with at most 9 digits before the point: far beyond any node, far inside what Kubernetes parses.
+_QUANTITY_CPU = re.compile(r"^([0-9]{1,9}m|[0-9]{1,9}(\.[0-9]{1,3})?)$")
+_QUANTITY_MEMORY = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,3})?(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+INT32_MAX = 2**31 - 1  # replicas are int32 in every Kubernetes API
+
+# Namespaces the platform owns: Argo CD would prune and self-heal them, and we would write a default-deny
+# NetworkPolicy and an admin RoleBinding into them.
+RESERVED_NAMESPACES = frozenset(
+    {
+        "default",
+        "openshift",
+        "argocd",
+        "kserve",
+        "cert-manager",
+        "istio-system",
+        "knative-serving",
+        "knative-serving-ingress",
+        "opendatahub",
+        "olm",
+        "operators",
+        "redhat-ods-operator",
+        "redhat-ods-applications",
+        "redhat-ods-monitoring",
+    }
+)
+RESERVED_NAMESPACE_PREFIXES = ("kube-", "openshift-")
 _USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@._:-]{0,252}$")
 _METRIC = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # registry[:port]/path[:tag]@sha256:<64 hex>: the digest is required so a deploy is reproducible.
@@ -44,13 +69,23 @@ def _dns_label(value: str, max_length: int) -> str:
     if not _DNS_LABEL.fullmatch(value):
         raise ValueError(
             "must be a Kubernetes name: lowercase letters, digits and '-', starting and ending "
-            f"with a letter or digit (got {value!r})"
+            f"with a letter or digit (got {shorten(value)})"
         )
     return value
 
 
 def _name(value: str) -> str:
     return _dns_label(value, 63)
+
+
+def _project_namespace(value: str) -> str:
+    _dns_label(value, 63)
+    if value in RESERVED_NAMESPACES or value.startswith(RESERVED_NAMESPACE_PREFIXES):
+        raise ValueError(
+            f"{value!r} is a platform namespace (kube-*, openshift-*, default, and the Argo CD, KServe and "
+            "operator namespaces are reserved): choose a namespace of your own"
+        )
+    return value
 
 
 def _model_name(value: str) -> str:
@@ -61,7 +96,7 @@ def _model_name(value: str) -> str:
 def _matches(pattern: re.Pattern[str], what: str) -> AfterValidator:
     def check(value: str) -> str:
         if not pattern.fullmatch(value):
-            raise ValueError(f"must be {what} (got {value!r})")
+            raise ValueError(f"must be {what} (got {shorten(value)})")
         return value
 
     return AfterValidator(check)
@@ -79,6 +114,7 @@ def _plain_text(max_length: int) -> AfterValidator:
 
 
 KubeName = Annotated[str, AfterValidator(_name)]
+ProjectNamespace = Annotated[str, AfterValidator(_project_namespace)]
 ModelName = Annotated[str, AfterValidator(_model_name)]
 DisplayName = Annotated[str, Field(min_length=1), _plain_text(253)]
 Description = Annotated[str, _plain_text(1024)]
@@ -140,7 +176,9 @@ class Registry(SpecModel):
     name: KubeName = Field(
         "jukebox-registry", description="ModelRegistry instance name (`modelregistry.opendatahub.io/name`)."
     )
-    namespace: KubeName = Field("rhoai-model-registries", description="Namespace of the ModelRegistry instance.")
+    namespace: ProjectNamespace = Field(
+        "rhoai-model-registries", description="Namespace of the ModelRegistry instance."
+    )
 
 
 class Runtime(SpecModel):
@@ -167,8 +205,8 @@ class Resources(SpecModel):
 
 
 class Replicas(SpecModel):
-    min: int = Field(1, ge=0, description="minReplicas (0 only with Serverless).")
-    max: int = Field(1, ge=1, description="maxReplicas.")
+    min: int = Field(1, ge=0, le=INT32_MAX, description="minReplicas (0 only with Serverless).")
+    max: int = Field(1, ge=1, le=INT32_MAX, description="maxReplicas.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Replicas:
@@ -208,7 +246,9 @@ class ServingOverrides(SpecModel):
 
 class Minio(SpecModel):
     enabled: bool = Field(True, description="Deploy MinIO (the lab's object store) for this model.")
-    namespace: KubeName = Field("jukebox-minio", description="Namespace MinIO runs in, shared by all environments.")
+    namespace: ProjectNamespace = Field(
+        "jukebox-minio", description="Namespace MinIO runs in, shared by all environments."
+    )
     image: Image = Field(DEFAULT_MINIO_IMAGE, description="MinIO image pinned by digest (must ship `mc`).")
     storage_size: MemoryQuantity = Field("20Gi", description="PersistentVolumeClaim size.")
     buckets: list[BucketName] = Field(
@@ -226,7 +266,7 @@ class Minio(SpecModel):
 
 
 class Environment(SpecModel):
-    namespace: KubeName = Field(description="Namespace (Data Science Project) of this environment.")
+    namespace: ProjectNamespace = Field(description="Namespace (Data Science Project) of this environment.")
     serving: ServingOverrides = Field(default_factory=ServingOverrides, description="Overrides of `serving`.")
 
 
@@ -249,7 +289,9 @@ class ReleaseGate(SpecModel):
         "accuracy", description="Metric compared between a new release and the pinned one."
     )
     rule: Literal["higher-is-better", "lower-is-better"] = Field("higher-is-better")
-    tolerance: float = Field(0.0, ge=0, description="How much worse a release may be and still be pinned.")
+    tolerance: float = Field(
+        0.0, ge=0, allow_inf_nan=False, description="How much worse a release may be and still be pinned."
+    )
 
 
 class Security(SpecModel):

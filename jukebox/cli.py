@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 from jukebox import __version__
-from jukebox.errors import Interrupted, JukeboxError
+from jukebox.errors import Interrupted, JukeboxError, os_error_exit
 
 # Packages whose `cli.register(subparsers)` adds sub-commands, in help order.
 COMMAND_MODULES = (
@@ -83,6 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader (e.g. `| head`) went away: not an error of ours.
         sys.stderr.close()
         return 0
+    except OSError as error:
+        if args.debug:
+            raise
+        message, code = os_error_exit(error)
+        print(f"error: {message}", file=sys.stderr)
+        return code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

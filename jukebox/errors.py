@@ -1,12 +1,14 @@
 """The exception hierarchy every command raises; the CLI turns them into messages and exit codes.
 
-Exit codes: 1 = the operation failed (drift, an unreachable service, a failed check),
-2 = bad input (spec, options, files), 3 = a quality gate refused to pin a release,
+Exit codes: 1 = the operation failed (drift, an unreachable service, a failed check, a full disk),
+2 = bad input (spec, options, files; also a path the system refuses: missing, not a directory, no
+permission), 3 = a quality gate refused to pin a release,
 128 + N = stopped by signal N (130 for SIGINT / Ctrl-C, 143 for SIGTERM).
 """
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 
@@ -74,3 +76,14 @@ class Interrupted(BaseException):
     @property
     def exit_code(self) -> int:
         return 128 + self.signum
+
+
+# A path the user handed us that the system refuses: their input to fix (exit 2). Other OSErrors (a full
+# disk, an I/O error) mean the operation failed (exit 1).
+_INPUT_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG})
+
+
+def os_error_exit(error: OSError) -> tuple[str, int]:
+    """One line and the exit code for an OSError that reached the command line."""
+    where = f"{error.filename}: " if error.filename else ""
+    return f"{where}{error.strerror or error}", 2 if error.errno in _INPUT_ERRNOS else 1

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from jukebox.errors import InputError, JukeboxError
+from jukebox.errors import InputError, JukeboxError, os_error_exit
 from provisioning.runner import CommandRunner, SystemRunner, find_binary
 from provisioning.steps import Context, Step, kustomize_build
 from provisioning.targets import Options, plan
@@ -144,6 +144,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"provision: error: {error}", file=sys.stderr)
         return error.exit_code
+    except OSError as error:
+        if args.debug:
+            raise
+        message, code = os_error_exit(error)
+        print(f"provision: error: {message}", file=sys.stderr)
+        return code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from generator.credentials import MINIO_SECRET_KEYS, S3_SECRET_KEYS, SecretContract, required_secrets
 from generator.names import MINIO_ROOT_SECRET, s3_connection_secret_name, s3_endpoint_in_cluster
 from generator.platform import names as platform_names
 from generator.platform_settings import PlatformSettings
 from generator.spec import Spec
 from jukebox.errors import InputError
+from jukebox.inputs import load_yaml_file
 
 GIT_KEYS = ("username", "password")
 
@@ -43,9 +42,9 @@ def load_supplied(path: Path | None) -> dict[str, dict[str, str]]:
     """`--secrets-file`: YAML {secret name: {key: value}}; `git` holds repository credentials."""
     if path is None:
         return {}
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"--secrets-file: not found: {path}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml_file(path, "--secrets-file") or {}
     if not isinstance(data, dict) or not all(
         isinstance(v, dict) and all(isinstance(x, str) for x in v.values()) for v in data.values()
     ):
