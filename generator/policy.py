@@ -54,8 +54,10 @@ class PolicyReport:
 
 
 def _tool(name: str) -> str:
-    beside_python = Path(sys.executable).parent / name
-    found = str(beside_python) if beside_python.is_file() else shutil.which(name)
+    """A dev tool: beside this Python, in the isolated tools venv (.venv/tools: checkov), else on PATH."""
+    bin_dir = Path(sys.executable).parent
+    candidates = [bin_dir / name, bin_dir.parent / "tools" / "bin" / name]
+    found = next((str(path) for path in candidates if path.is_file()), None) or shutil.which(name)
     if not found:
         raise ServiceError(f"{name} not found: run ./scripts/bootstrap (it installs the dev tools into .venv)")
     return found
