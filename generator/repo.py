@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.cache import RenderCache, spec_key
+from generator.cache import RenderCache, tree_key
 from generator.loader import load_spec
 from generator.pins import Pin
 from generator.render import (
@@ -82,7 +82,7 @@ def _load_one(path: Path, display: str, cache: RenderCache | None) -> SourcedSpe
     if not path.is_file():
         problem = "is a directory, not a file" if path.is_dir() else "not found"
         raise InputError(f"spec file {path}: {problem}")
-    key = spec_key(path, display) if cache else None
+    key = cache.spec_key(path, display) if cache else None
     entry = cache.lookup(key) if cache and key else None
     if entry is None:
         spec = load_spec(path)
@@ -103,6 +103,8 @@ def _cache_entry(sourced: SourcedSpec, files: dict[str, str], argocd: list[str])
 
 
 def _display(path: Path, root: Path) -> str:
+    if path.is_relative_to(root):  # the usual case (discovered under root/specs): no file system calls
+        return path.relative_to(root).as_posix()
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
@@ -147,13 +149,9 @@ def build_tree(specs: list[SourcedSpec], cache: RenderCache | None = None) -> Tr
 
 
 def compare_tree(tree: Tree, root: Path, cache: RenderCache | None = None) -> Drift:
-    out = root / MANIFESTS_DIR
-    present = _files_under(out)
     expected = {f"{MANIFESTS_DIR}/{path}": text for path, text in tree.files.items()}
     expected[ROOT_KUSTOMIZATION] = tree.root_kustomization
-    present = {f"{MANIFESTS_DIR}/{path}" for path in present}
-    if (root / ROOT_KUSTOMIZATION).is_file():
-        present.add(ROOT_KUSTOMIZATION)
+    present = _present(root)
     root_text = root.as_posix()
     missing = sorted(set(expected) - present)
     extra = sorted(present - set(expected))
@@ -256,14 +254,42 @@ def render_repo(root: Path, use_cache: bool = True) -> list[str]:
 
 def _render_repo(root: Path, use_cache: bool) -> list[str]:
     cache = RenderCache.for_repo(root) if use_cache else None
-    specs = load_sourced(discover_specs(root / SPECS_DIR), root, cache)
+    paths = discover_specs(root / SPECS_DIR)
+    key = _tree_key(paths, root, cache)
+    if cache and key and cache.tree_unchanged(key, root.as_posix(), _present(root)):
+        return []
+    if cache:
+        cache.forget_tree()  # until this run has written and recorded the new tree
+    specs = load_sourced(paths, root, cache)
     tree = build_tree(specs, cache)
     drift = compare_tree(tree, root, cache)
     if not drift.clean:
         write_tree(tree, root, cache)
-    if cache:
+    if cache and key:
         cache.save()
+        cache.record_tree(key, root.as_posix(), _expected_paths(tree))
     return drift.changed_paths()
+
+
+def _tree_key(paths: list[Path], root: Path, cache: RenderCache | None) -> str | None:
+    """Key of everything the tree depends on; None when a spec cannot be read (the full path reports it)."""
+    if cache is None:
+        return None
+    try:
+        return tree_key([cache.spec_key(path, _display(path, root)) for path in paths])
+    except OSError:
+        return None
+
+
+def _present(root: Path) -> set[str]:
+    present = {f"{MANIFESTS_DIR}/{path}" for path in _files_under(root / MANIFESTS_DIR)}
+    if (root / ROOT_KUSTOMIZATION).is_file():
+        present.add(ROOT_KUSTOMIZATION)
+    return present
+
+
+def _expected_paths(tree: Tree) -> list[str]:
+    return [*(f"{MANIFESTS_DIR}/{path}" for path in tree.files), ROOT_KUSTOMIZATION]
 
 
 def check_repo(root: Path, use_cache: bool = True) -> Drift:
@@ -273,10 +299,17 @@ def check_repo(root: Path, use_cache: bool = True) -> Drift:
 
 def _check_repo(root: Path, use_cache: bool) -> Drift:
     cache = RenderCache.for_repo(root) if use_cache else None
-    specs = load_sourced(discover_specs(root / SPECS_DIR), root, cache)
-    drift = compare_tree(build_tree(specs, cache), root, cache)
-    if cache:
+    paths = discover_specs(root / SPECS_DIR)
+    key = _tree_key(paths, root, cache)
+    if cache and key and cache.tree_unchanged(key, root.as_posix(), _present(root)):
+        return Drift([], [], [], {})
+    specs = load_sourced(paths, root, cache)
+    tree = build_tree(specs, cache)
+    drift = compare_tree(tree, root, cache)
+    if cache and key:
         cache.save()
+        if drift.clean:
+            cache.record_tree(key, root.as_posix(), _expected_paths(tree))
     return drift
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from pathlib import Path
 
@@ -181,11 +183,82 @@ def test_template_values_are_checked_before_writing() -> None:
 
 def test_cache_keeps_only_entries_of_current_specs(rendered_repo: Path) -> None:
     cache_dir = rendered_repo / ".jukebox/cache/render"
-    entries_before = {p.name for p in cache_dir.glob("*.json")} - {"disk-state.json"}
+    entries_before = {p.name for p in cache_dir.glob("*.json")} - {"disk-state.json", "tree-index.json"}
     assert len(entries_before) == 1
     spec = base_spec()
     spec["project"]["description"] = "a new description"
     make_repo(rendered_repo, {"jukebox": spec})
     render_repo(rendered_repo)
-    entries_after = {p.name for p in cache_dir.glob("*.json")} - {"disk-state.json"}
+    entries_after = {p.name for p in cache_dir.glob("*.json")} - {"disk-state.json", "tree-index.json"}
     assert len(entries_after) == 1 and entries_after != entries_before
+
+
+def _settled(root: Path) -> Path:
+    """A rendered repo whose tree index is trusted: recorded well after its files were written."""
+    index = root / ".jukebox/cache/render/tree-index.json"
+    recorded = json.loads(index.read_text())
+    recorded["recorded_at"] += 10**10  # as if recorded 10 s later: no file is racily clean any more
+    index.write_text(json.dumps(recorded))
+    return root
+
+
+def test_a_no_change_check_loads_no_spec_and_reads_no_output(
+    rendered_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import generator.repo as repo
+
+    _settled(rendered_repo)
+
+    def no_loading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the tree index should have answered")
+
+    monkeypatch.setattr(repo, "load_sourced", no_loading)
+    assert check_repo(rendered_repo).clean
+    assert render_repo(rendered_repo) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("edit", "stale"),
+        ("add", "extra"),
+        ("delete", "missing"),
+    ],
+)
+def test_the_tree_index_never_hides_a_change_on_disk(rendered_repo: Path, change: str, expected: str) -> None:
+    _settled(rendered_repo)
+    target = rendered_repo / "manifests/jukebox/base/servingruntime.yaml"
+    if change == "edit":
+        target.write_text(target.read_text() + "# edited\n")
+    elif change == "add":
+        (rendered_repo / "manifests/jukebox/base/notes.yaml").write_text("x: 1\n")
+    else:
+        target.unlink()
+    drift = check_repo(rendered_repo)
+    assert getattr(drift, expected), drift
+
+
+def test_the_tree_index_follows_the_inputs(rendered_repo: Path) -> None:
+    _settled(rendered_repo)
+    spec = base_spec()
+    spec["project"]["description"] = "new words"
+    make_repo(rendered_repo, {"jukebox": spec})
+    assert check_repo(rendered_repo).stale
+
+
+def test_a_racily_clean_file_is_compared_not_trusted(rendered_repo: Path) -> None:
+    """An edit in the same timestamp tick as the recording keeps size and mtime: only the content tells."""
+    index_path = rendered_repo / ".jukebox/cache/render/tree-index.json"
+    index = json.loads(index_path.read_text())
+    relative = "manifests/jukebox/base/servingruntime.yaml"
+    target = rendered_repo / relative
+    _size, mtime_ns = index["files"][relative]
+    target.write_text(target.read_text().replace("--port=8001", "--port=8002"))  # same size
+    os.utime(target, ns=(mtime_ns, mtime_ns))
+    index["recorded_at"] = mtime_ns + 1_000  # recorded within the tick of the edit
+    index_path.write_text(json.dumps(index))
+    state_path = rendered_repo / ".jukebox/cache/render/disk-state.json"
+    state = json.loads(state_path.read_text())
+    state["recorded_at"] = mtime_ns + 1_000
+    state_path.write_text(json.dumps(state))
+    assert check_repo(rendered_repo).stale == [relative]
