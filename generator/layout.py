@@ -50,7 +50,6 @@ def servingruntime_patch(env: EnvironmentView, root: str) -> PatchManifest | Non
     base = serving.servingruntime(env.spec, "")
     target = Manifest(
         path="",
-        template=base.template,
         kind=base.kind,
         name=base.name,
         context=serving.servingruntime_context(env.spec, env.serving.runtime),

@@ -101,7 +101,7 @@ def render_file(manifest: Manifest, source: str) -> str:
 def _render(manifest: Manifest) -> tuple[dict[str, Any], bool]:
     """The checked object, and whether it holds a multi-line string (its JSON text has a `\\n` escape)."""
     try:
-        text = jinja_environment().get_template(manifest.template).render(**manifest.context)
+        text = jinja_environment().get_template(manifest.template).render(**manifest.values())
     except _NullValue as null:
         raise CheckFailed(f"{manifest.path} (from {manifest.template}): a value is null at {null}") from None
     except jinja2.UndefinedError as undefined:

@@ -21,10 +21,8 @@ import jsonschema
 import yaml
 
 from generator import crds as crds_module
+from generator.kinds import BUILTIN_API_VERSIONS
 from jukebox.errors import InputError, ServiceError
-
-CORE_GROUPS = {"v1", "apps/v1", "batch/v1", "rbac.authorization.k8s.io/v1", "networking.k8s.io/v1", "policy/v1"}
-
 
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 # The part of ObjectMeta the generator writes; CRD schemas leave metadata to the API server.
@@ -155,7 +153,7 @@ def validate_custom(document: dict[str, Any], schema: dict[str, Any]) -> list[st
 def validate_document(document: dict[str, Any], crds_dir: Path | None, kubernetes_version: str) -> list[str] | None:
     """Errors of one object; None when no schema is available for it (a custom resource without CRDs)."""
     api_version, kind = document.get("apiVersion", ""), document.get("kind", "")
-    if api_version in CORE_GROUPS:
+    if api_version in BUILTIN_API_VERSIONS:
         return validate_core(document, kubernetes_version)
     schema = _bundled_schemas().get((api_version, kind))
     if schema is None and crds_dir is not None:

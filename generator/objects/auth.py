@@ -8,7 +8,7 @@ same three objects so `oc create token <model>-sa` gives a working client token 
 from __future__ import annotations
 
 from generator.environments import EnvironmentView
-from generator.objects.common import WAVE_RBAC, Manifest, wave
+from generator.objects.common import WAVE_RBAC, Manifest, role_ref, wave
 
 
 def client_service_account_name(model: str) -> str:
@@ -24,18 +24,15 @@ def token_auth_objects(env: EnvironmentView, root: str) -> list[Manifest]:
     return [
         Manifest(
             path=f"{root}/serviceaccount-{account}.yaml",
-            template="rbac/serviceaccount.json.j2",
             kind="ServiceAccount",
             name=account,
-            context={"name": account, "annotations": wave(WAVE_RBAC)},
+            context={"annotations": wave(WAVE_RBAC)},
         ),
         Manifest(
             path=f"{root}/role-{role}.yaml",
-            template="rbac/role.json.j2",
             kind="Role",
             name=role,
             context={
-                "name": role,
                 "annotations": wave(WAVE_RBAC),
                 "rules": [
                     {
@@ -49,14 +46,11 @@ def token_auth_objects(env: EnvironmentView, root: str) -> list[Manifest]:
         ),
         Manifest(
             path=f"{root}/rolebinding-{model}-view.yaml",
-            template="rbac/rolebinding.json.j2",
             kind="RoleBinding",
             name=f"{model}-view",
             context={
-                "name": f"{model}-view",
                 "annotations": wave(WAVE_RBAC),
-                "role_kind": "Role",
-                "role_name": role,
+                "role_ref": role_ref("Role", role),
                 "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": env.namespace}],
             },
         ),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from generator.kinds import KINDS, template_of
+
 # Argo CD sync waves in the order of the platform reference.
 WAVE_NAMESPACE = "0"
 WAVE_RBAC = "1"
@@ -17,19 +19,38 @@ DASHBOARD_LABEL = {"opendatahub.io/dashboard": "true"}
 SPEC_ANNOTATION_PREFIX = "jukebox.rhoai-mlops.io"
 
 
+# Context keys that make up an object's metadata; empty ones are left out of the document.
+METADATA_KEYS = ("namespace", "labels", "annotations")
+
+
 @dataclass(frozen=True)
 class Manifest:
-    """One generated file: where it goes, which template renders it, with which values."""
+    """One generated file: where it goes, the object's kind and name, and the values its template places.
+
+    The template is the kind's (`generator.kinds`, one per kind); `api_version` overrides the kind's own
+    where the platform profile decides it."""
 
     path: str
-    template: str
+    kind: str
+    name: str | None = None  # None for a kustomization.yaml
     context: dict[str, Any] = field(default_factory=dict)
-    kind: str | None = None
-    name: str | None = None
+    api_version: str | None = None
+
+    @property
+    def template(self) -> str:
+        return template_of(self.kind)
 
     @property
     def is_kustomization(self) -> bool:
-        return self.path.endswith("kustomization.yaml")
+        return self.kind == "Kustomization"
+
+    def values(self) -> dict[str, Any]:
+        """What the template receives: the context, the apiVersion and (but for kustomizations) metadata."""
+        values = {**self.context, "api_version": self.api_version or KINDS[self.kind].api_version}
+        if not self.is_kustomization:
+            present = {key: self.context[key] for key in METADATA_KEYS if self.context.get(key)}
+            values["metadata"] = {"name": self.name, **present}
+        return values
 
 
 def wave(value: str, **extra: str) -> dict[str, str]:
@@ -63,3 +84,8 @@ def resources(cpu_request: str, memory_request: str, cpu_limit: str, memory_limi
         "requests": {"cpu": cpu_request, "memory": memory_request},
         "limits": {"cpu": cpu_limit, "memory": memory_limit},
     }
+
+
+def role_ref(kind: str, name: str) -> dict[str, str]:
+    """A (Cluster)RoleBinding's roleRef."""
+    return {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name}

@@ -20,7 +20,6 @@ def kustomization(
     )
     return Manifest(
         path=path,
-        template="kustomize/kustomization.json.j2",
         kind="Kustomization",
         context={
             "namespace": namespace or "",  # empty keys are dropped after parsing

@@ -30,10 +30,9 @@ def _namespaces(names: list[str]) -> dict[str, Any]:
 def _policy(path: str, name: str, pod_selector: dict[str, Any], ingress: list[dict[str, Any]]) -> Manifest:
     return Manifest(
         path=path,
-        template="network/networkpolicy.json.j2",
         kind="NetworkPolicy",
         name=name,
-        context={"name": name, "annotations": wave(WAVE_RBAC), "pod_selector": pod_selector, "ingress": ingress},
+        context={"annotations": wave(WAVE_RBAC), "pod_selector": pod_selector, "ingress": ingress},
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from generator.environments import EnvironmentView
-from generator.objects.common import DASHBOARD_LABEL, WAVE_NAMESPACE, WAVE_RBAC, Manifest, wave
+from generator.objects.common import DASHBOARD_LABEL, WAVE_NAMESPACE, WAVE_RBAC, Manifest, role_ref, wave
 from generator.spec import Spec
 
 ADMINS_ROLEBINDING = "jukebox-project-admins"
@@ -13,11 +13,9 @@ def namespace(env: EnvironmentView, path: str) -> Manifest:
     spec = env.spec
     return Manifest(
         path=path,
-        template="project/namespace.json.j2",
         kind="Namespace",
         name=env.namespace,
         context={
-            "name": env.namespace,
             # modelmesh-enabled=false selects KServe single-model serving in the dashboard.
             "labels": {**DASHBOARD_LABEL, "modelmesh-enabled": "false"},
             "annotations": {
@@ -37,14 +35,11 @@ def admins_rolebinding(spec: Spec, path: str) -> Manifest | None:
         return None
     return Manifest(
         path=path,
-        template="rbac/rolebinding.json.j2",
         kind="RoleBinding",
         name=ADMINS_ROLEBINDING,
         context={
-            "name": ADMINS_ROLEBINDING,
             "annotations": wave(WAVE_RBAC),
-            "role_kind": "ClusterRole",
-            "role_name": "admin",
+            "role_ref": role_ref("ClusterRole", "admin"),
             "subjects": subjects,
         },
     )

@@ -64,7 +64,6 @@ def servingruntime_context(spec: Spec, runtime: Runtime) -> dict[str, Any]:
     profile = spec.profile
     ovms = profile.ovms
     return {
-        "name": spec.model.name,
         "labels": dict(DASHBOARD_LABEL),
         "annotations": _runtime_annotations(spec, ovms),
         "pod_annotations": {
@@ -89,7 +88,6 @@ def servingruntime_context(spec: Spec, runtime: Runtime) -> dict[str, Any]:
 def servingruntime(spec: Spec, path: str) -> Manifest:
     return Manifest(
         path=path,
-        template="serving/servingruntime.json.j2",
         kind="ServingRuntime",
         name=spec.model.name,
         context=servingruntime_context(spec, spec.serving.runtime),
@@ -141,11 +139,9 @@ def inferenceservice(env: EnvironmentView, path: str) -> Manifest | None:
         return None
     return Manifest(
         path=path,
-        template="serving/inferenceservice.json.j2",
         kind="InferenceService",
         name=env.spec.model.name,
         context={
-            "name": env.spec.model.name,
             "labels": inferenceservice_labels(env),
             "annotations": inferenceservice_annotations(env),
             "min_replicas": env.serving.replicas.min,

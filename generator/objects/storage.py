@@ -69,11 +69,9 @@ def _pod_security(spec: Spec) -> dict[str, Any]:
 def storage_namespace(spec: Spec, path: str) -> Manifest:
     return Manifest(
         path=path,
-        template="project/namespace.json.j2",
         kind="Namespace",
         name=spec.minio.namespace,
         context={
-            "name": spec.minio.namespace,
             "labels": {},
             "annotations": {
                 **wave(WAVE_NAMESPACE),
@@ -87,11 +85,9 @@ def storage_namespace(spec: Spec, path: str) -> Manifest:
 def persistentvolumeclaim(spec: Spec, path: str) -> Manifest:
     return Manifest(
         path=path,
-        template="storage/persistentvolumeclaim.json.j2",
         kind="PersistentVolumeClaim",
         name=PVC_NAME,
         context={
-            "name": PVC_NAME,
             "labels": MINIO_LABELS,
             "annotations": wave(WAVE_STORAGE),
             "size": spec.minio.storage_size,
@@ -106,31 +102,35 @@ def _tcp_probe(port: str, period: int) -> dict[str, Any]:
 def deployment(spec: Spec, path: str) -> Manifest:
     return Manifest(
         path=path,
-        template="storage/deployment.json.j2",
         kind="Deployment",
         name=MINIO_SERVICE,
         context={
-            "name": MINIO_SERVICE,
             "labels": MINIO_LABELS,
             "annotations": wave(WAVE_STORAGE, **_checkov_skips(spec)),
+            "strategy": "Recreate",  # one MinIO on one ReadWriteOnce volume: never two pods at once
             "selector": MINIO_LABELS,
-            "pod_labels": MINIO_LABELS,
             "pod_security": _pod_security(spec),
-            "image": spec.minio.image,
-            "args": ["server", "/data", "--console-address", f":{MINIO_UI_PORT}"],
-            "env": [*_root_credentials_env(), {"name": "HOME", "value": "/tmp"}],
-            "ports": [
-                {"name": "api", "containerPort": MINIO_API_PORT, "protocol": "TCP"},
-                {"name": "ui", "containerPort": MINIO_UI_PORT, "protocol": "TCP"},
-            ],
-            "liveness_probe": _tcp_probe("api", 20),
-            "readiness_probe": _tcp_probe("api", 10),
-            "resources": resources("200m", "512Mi", "1", "2Gi"),
-            "container_security": restricted_container_security(),
-            "volume_mounts": [
-                {"name": "data", "mountPath": "/data"},
-                {"name": "tmp", "mountPath": "/tmp"},
-                _ROOT_CREDENTIALS_MOUNT,
+            "containers": [
+                {
+                    "name": "minio",
+                    "image": spec.minio.image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "args": ["server", "/data", "--console-address", f":{MINIO_UI_PORT}"],
+                    "env": [*_root_credentials_env(), {"name": "HOME", "value": "/tmp"}],
+                    "ports": [
+                        {"name": "api", "containerPort": MINIO_API_PORT, "protocol": "TCP"},
+                        {"name": "ui", "containerPort": MINIO_UI_PORT, "protocol": "TCP"},
+                    ],
+                    "livenessProbe": _tcp_probe("api", 20),
+                    "readinessProbe": _tcp_probe("api", 10),
+                    "resources": resources("200m", "512Mi", "1", "2Gi"),
+                    "securityContext": restricted_container_security(),
+                    "volumeMounts": [
+                        {"name": "data", "mountPath": "/data"},
+                        {"name": "tmp", "mountPath": "/tmp"},
+                        _ROOT_CREDENTIALS_MOUNT,
+                    ],
+                }
             ],
             "volumes": [
                 {"name": "data", "persistentVolumeClaim": {"claimName": PVC_NAME}},
@@ -144,16 +144,16 @@ def deployment(spec: Spec, path: str) -> Manifest:
 def service(spec: Spec, path: str) -> Manifest:
     return Manifest(
         path=path,
-        template="storage/service.json.j2",
         kind="Service",
         name=MINIO_SERVICE,
         context={
-            "name": MINIO_SERVICE,
             "labels": MINIO_LABELS,
             "annotations": wave(WAVE_STORAGE),
             "selector": MINIO_LABELS,
-            "api_port": MINIO_API_PORT,
-            "ui_port": MINIO_UI_PORT,
+            "ports": [
+                {"name": "api", "port": MINIO_API_PORT, "targetPort": "api", "protocol": "TCP"},
+                {"name": "ui", "port": MINIO_UI_PORT, "targetPort": "ui", "protocol": "TCP"},
+            ],
         },
     )
 
@@ -161,11 +161,9 @@ def service(spec: Spec, path: str) -> Manifest:
 def route(spec: Spec, path: str, name: str, target_port: str) -> Manifest:
     return Manifest(
         path=path,
-        template="storage/route.json.j2",
         kind="Route",
         name=name,
         context={
-            "name": name,
             "labels": MINIO_LABELS,
             "annotations": wave(WAVE_STORAGE),
             "service": MINIO_SERVICE,
@@ -188,11 +186,9 @@ def bucket_job(spec: Spec, path: str) -> Manifest:
     job_labels = {"app.kubernetes.io/name": BUCKET_JOB, "app.kubernetes.io/component": "object-store-setup"}
     return Manifest(
         path=path,
-        template="storage/job.json.j2",
         kind="Job",
         name=BUCKET_JOB,
         context={
-            "name": BUCKET_JOB,
             "labels": job_labels,
             "annotations": wave(
                 WAVE_BUCKET_JOB,
@@ -205,17 +201,23 @@ def bucket_job(spec: Spec, path: str) -> Manifest:
             "backoff_limit": 6,
             "pod_labels": job_labels,
             "pod_security": _pod_security(spec),
-            "image": spec.minio.image,
-            "command": ["/bin/sh", "-c", CREATE_BUCKETS_SCRIPT],
-            "env": [
-                *_root_credentials_env(),
-                {"name": "MINIO_ENDPOINT", "value": f"http://{MINIO_SERVICE}:{MINIO_API_PORT}"},
-                {"name": "BUCKETS", "value": " ".join(spec.minio.buckets)},
-                {"name": "MC_CONFIG_DIR", "value": "/tmp/mc"},
+            "containers": [
+                {
+                    "name": BUCKET_JOB,
+                    "image": spec.minio.image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["/bin/sh", "-c", CREATE_BUCKETS_SCRIPT],
+                    "env": [
+                        *_root_credentials_env(),
+                        {"name": "MINIO_ENDPOINT", "value": f"http://{MINIO_SERVICE}:{MINIO_API_PORT}"},
+                        {"name": "BUCKETS", "value": " ".join(spec.minio.buckets)},
+                        {"name": "MC_CONFIG_DIR", "value": "/tmp/mc"},
+                    ],
+                    "resources": resources("50m", "64Mi", "500m", "256Mi"),
+                    "securityContext": restricted_container_security(),
+                    "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, _ROOT_CREDENTIALS_MOUNT],
+                }
             ],
-            "resources": resources("50m", "64Mi", "500m", "256Mi"),
-            "container_security": restricted_container_security(),
-            "volume_mounts": [{"name": "tmp", "mountPath": "/tmp"}, _ROOT_CREDENTIALS_MOUNT],
             "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}, _root_credentials_volume()],
         },
     )

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from generator.objects.argocd import KIND_GROUPS
+from generator.kinds import SYNCED_KINDS
 from generator.objects.common import Manifest
 from generator.objects.kustomize import kustomization
 from generator.platform import health, names, objects
@@ -120,7 +120,7 @@ def openshift_manifests(specs: list[Spec], settings: PlatformSettings) -> list[M
     for argocd_namespace in _argocd_namespaces(specs):
         role = names.gitops_deployer_role(argocd_namespace)
         gitops += [
-            objects.cluster_role(role, objects.deployer_rules(KIND_GROUPS), f"{root}/gitops/clusterrole-{role}.yaml"),
+            objects.cluster_role(role, objects.deployer_rules(SYNCED_KINDS), f"{root}/gitops/clusterrole-{role}.yaml"),
             objects.cluster_role_binding(
                 role,
                 role,

@@ -6,7 +6,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from generator.objects.common import Manifest, resources, restricted_container_security, restricted_pod_security
+from generator.kinds import KINDS
+from generator.objects.common import (
+    Manifest,
+    resources,
+    restricted_container_security,
+    restricted_pod_security,
+    role_ref,
+)
 from generator.platform import health, names
 from generator.platform_settings import KindSettings, OperatorCatalog, PlatformSettings, RegistryDatabase
 from generator.profiles import KIND_UID, Profile
@@ -18,10 +25,9 @@ T = "platform"
 def namespace(name: str, path: str, labels: dict[str, str] | None = None, **annotations: str) -> Manifest:
     return Manifest(
         path=path,
-        template=f"{T}/core/namespace.json.j2",
         kind="Namespace",
         name=name,
-        context={"name": name, "labels": {**names.LABELS, **(labels or {})}, "annotations": dict(annotations)},
+        context={"labels": {**names.LABELS, **(labels or {})}, "annotations": dict(annotations)},
     )
 
 
@@ -62,21 +68,18 @@ def operator_group(operator: Operator, path: str) -> Manifest:
     # No targetNamespaces: both operators are installed for all namespaces (what their docs require).
     return Manifest(
         path=path,
-        template=f"{T}/olm/operatorgroup.json.j2",
         kind="OperatorGroup",
         name=operator.package,
-        context={"name": operator.package, "namespace": operator.namespace, "labels": names.LABELS, "spec": {}},
+        context={"namespace": operator.namespace, "labels": names.LABELS, "spec": {}},
     )
 
 
 def subscription(operator: Operator, path: str) -> Manifest:
     return Manifest(
         path=path,
-        template=f"{T}/olm/subscription.json.j2",
         kind="Subscription",
         name=operator.package,
         context={
-            "name": operator.package,
             "namespace": operator.namespace,
             "labels": names.LABELS,
             "package": operator.package,
@@ -106,12 +109,10 @@ def datasciencecluster(settings: PlatformSettings, registries_namespace: str, pa
     profile = settings.platform_profile
     return Manifest(
         path=path,
-        template=f"{T}/openshift-ai/datasciencecluster.json.j2",
         kind="DataScienceCluster",
         name=settings.data_science_cluster,
+        api_version=profile.dsc_api_version,
         context={
-            "api_version": profile.dsc_api_version,
-            "name": settings.data_science_cluster,
             "labels": names.LABELS,
             "components": datasciencecluster_components(profile, registries_namespace),
         },
@@ -125,12 +126,10 @@ def dscinitialization(profile: Profile, path: str) -> Manifest | None:
         return None
     return Manifest(
         path=path,
-        template=f"{T}/openshift-ai/dscinitialization.json.j2",
         kind="DSCInitialization",
         name=names.DSCI_NAME,
+        api_version=profile.dsci_api_version,
         context={
-            "api_version": profile.dsci_api_version,
-            "name": names.DSCI_NAME,
             "labels": names.LABELS,
             "spec": {
                 "applicationsNamespace": names.OPENSHIFT_AI_APPLICATIONS_NAMESPACE,
@@ -163,11 +162,9 @@ def modelregistry_spec(spec: Spec, db: RegistryDatabase, profile: Profile) -> di
 def modelregistry(spec: Spec, db: RegistryDatabase, profile: Profile, path: str) -> Manifest:
     return Manifest(
         path=path,
-        template=f"{T}/openshift-ai/modelregistry.json.j2",
         kind="ModelRegistry",
         name=spec.registry.name,
         context={
-            "name": spec.registry.name,
             "namespace": spec.registry.namespace,
             "labels": names.LABELS,
             "annotations": {"openshift.io/display-name": spec.registry.name},
@@ -186,11 +183,9 @@ def argocd_health_checks(argocd_namespace: str, path: str) -> Manifest:
     The default instance is named after its namespace (`openshift-gitops`)."""
     return Manifest(
         path=path,
-        template=f"{T}/gitops/argocd.json.j2",
         kind="ArgoCD",
         name=argocd_namespace,
         context={
-            "name": argocd_namespace,
             "namespace": argocd_namespace,
             "annotations": {MERGED_ANNOTATION: "operator's instance: server-side apply owns resourceHealthChecks only"},
             "health_checks": [{"group": health.GROUP, "kind": health.KIND, "check": health.inferenceservice_check()}],
@@ -201,20 +196,11 @@ def argocd_health_checks(argocd_namespace: str, path: str) -> Manifest:
 # --- RBAC -------------------------------------------------------------------------------------------
 
 
-def _plural(kind: str) -> str:
-    lower = kind.lower()
-    if lower.endswith("y"):
-        return lower[:-1] + "ies"
-    if lower.endswith("s"):
-        return lower + "es"
-    return lower + "s"
-
-
-def deployer_rules(kind_groups: dict[str, str]) -> list[dict[str, Any]]:
+def deployer_rules(kinds: tuple[str, ...]) -> list[dict[str, Any]]:
     """What Argo CD needs to sync the model manifests: the kinds the generator emits, nothing else."""
     by_group: dict[str, set[str]] = {}
-    for kind, group in kind_groups.items():
-        by_group.setdefault(group, set()).add(_plural(kind))
+    for kind in kinds:
+        by_group.setdefault(KINDS[kind].group, set()).add(KINDS[kind].plural)
     rules: list[dict[str, Any]] = [
         {
             "apiGroups": [group],
@@ -238,23 +224,20 @@ def deployer_rules(kind_groups: dict[str, str]) -> list[dict[str, Any]]:
 def cluster_role(name: str, rules: list[dict[str, Any]], path: str) -> Manifest:
     return Manifest(
         path=path,
-        template=f"{T}/rbac/clusterrole.json.j2",
         kind="ClusterRole",
         name=name,
-        context={"name": name, "labels": names.LABELS, "rules": rules},
+        context={"labels": names.LABELS, "rules": rules},
     )
 
 
 def cluster_role_binding(name: str, role: str, account: str, account_namespace: str, path: str) -> Manifest:
     return Manifest(
         path=path,
-        template=f"{T}/rbac/clusterrolebinding.json.j2",
         kind="ClusterRoleBinding",
         name=name,
         context={
-            "name": name,
             "labels": names.LABELS,
-            "cluster_role": role,
+            "role_ref": role_ref("ClusterRole", role),
             "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": account_namespace}],
         },
     )
@@ -270,11 +253,9 @@ def config_map(name: str, namespace: str, data: dict[str, str], path: str) -> Ma
     """Keys merged into a ConfigMap an upstream install owns: no labels, so no field is contested but `data`."""
     return Manifest(
         path=path,
-        template=f"{T}/core/configmap.json.j2",
         kind="ConfigMap",
         name=name,
         context={
-            "name": name,
             "namespace": namespace,
             "labels": {},
             "annotations": {MERGED_ANNOTATION: "upstream install: server-side apply owns these data keys only"},
@@ -338,11 +319,9 @@ def registry_db_pvc(spec: Spec, db: RegistryDatabase, path: str) -> Manifest:
     name = names.registry_db_name(spec.registry.name)
     return Manifest(
         path=path,
-        template=f"{T}/core/persistentvolumeclaim.json.j2",
         kind="PersistentVolumeClaim",
         name=name,
         context={
-            "name": name,
             "namespace": spec.registry.namespace,
             "labels": {**names.LABELS, **registry_labels(name, "database")},
             "size": db.storage_size,
@@ -461,11 +440,9 @@ def _registry_deployment(
     """A Deployment in the registry namespace: restricted pod security plus `pod_security`, one container."""
     return Manifest(
         path=path,
-        template=f"{T}/core/deployment.json.j2",
         kind="Deployment",
         name=name,
         context={
-            "name": name,
             "namespace": spec.registry.namespace,
             "labels": {**names.LABELS, **selector},
             "annotations": checkov_skips(*skips),
@@ -481,11 +458,9 @@ def _registry_deployment(
 def service(name: str, namespace: str, selector: dict[str, str], ports: list[dict[str, Any]], path: str) -> Manifest:
     return Manifest(
         path=path,
-        template=f"{T}/core/service.json.j2",
         kind="Service",
         name=name,
         context={
-            "name": name,
             "namespace": namespace,
             "labels": {**names.LABELS, **selector},
             "selector": selector,
