@@ -115,7 +115,7 @@ def test_load_from_directory(tmp_path: Path) -> None:
 
 
 def test_missing_file_and_bad_parquet(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no song_properties.parquet or song_rankings.parquet there"):
+    with pytest.raises(InputError, match=r"no song_properties.parquet or song_rankings.parquet there"):
         DataSource.parse(str(tmp_path))
     rankings().to_parquet(tmp_path / "song_rankings.parquet")
     (tmp_path / "song_properties.parquet").write_text("not parquet")

@@ -43,9 +43,9 @@ def test_option_errors_name_the_option() -> None:
 
 
 def test_unreadable_or_malformed_specs(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="--spec .*absent.yaml: no such file"):
+    with pytest.raises(InputError, match=r"--spec .*absent.yaml: no such file"):
         load_params(tmp_path / "absent.yaml")
-    with pytest.raises(InputError, match="--spec .*: is a directory"):
+    with pytest.raises(InputError, match=r"--spec .*: is a directory"):
         load_params(tmp_path)
     latin1 = tmp_path / "latin1.yaml"
     latin1.write_bytes(b"# r\xe9sum\xe9\ntraining: {seed: 1}\n")
