@@ -50,8 +50,10 @@ def test_song_table_and_plot(server, songs, tmp_path, capsys):
     code, out, err = run(capsys, "predict", "--url", server.url, "--song", "not like us", "--songs", str(songs),
                          "--plot", str(chart))  # fmt: skip
     assert code == 0, err
-    assert out.startswith("Not Like Us — Kendrick Lamar")  # the two snapshots of one song are one row
-    assert out.count("Not Like Us") == 1 and len(out.strip().splitlines()) == 2 + 5
+    assert out.startswith("output: probability: p(country | song)")
+    assert "\n\nNot Like Us — Kendrick Lamar\n" in out  # the two snapshots of one song are one row
+    assert out.count("Not Like Us") == 1 and len(out.strip().splitlines()) == 1 + 1 + 2 + 5
+    assert "WARNING" not in out + err
     assert any(label in out for label in LABELS)
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 5000
 
@@ -60,8 +62,10 @@ def test_json_output_has_labels_and_probabilities(server, songs, capsys):
     code, out, _ = run(capsys, "predict", "--url", server.url, "--song", "Live Forever", "--songs", str(songs),
                        "--json", "--top", "3")  # fmt: skip
     assert code == 0
-    [row] = json.loads(out)
-    assert row["input"] == "Live Forever — Oasis"
+    document = json.loads(out)
+    assert document["output"] == "softmax" and "sums to 1" in document["meaning"]
+    [row] = document["rows"]
+    assert row["input"] == "Live Forever — Oasis" and row["warnings"] == []
     assert list(row["probabilities"]) == LABELS
     assert sum(row["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
     top = [item["probability"] for item in row["top"]]
@@ -74,7 +78,7 @@ def test_features_give_the_same_answer_as_the_lab_body(server, capsys):
                        *[f"{k}={v}" for k, v in values.items()])  # fmt: skip
     assert code == 0
     direct = requests.post(server.url + "/v2/models/jukebox/infer", json=lab_body(values)).json()
-    assert list(json.loads(out)[0]["probabilities"].values()) == direct["outputs"][0]["data"]
+    assert list(json.loads(out)["rows"][0]["probabilities"].values()) == direct["outputs"][0]["data"]
 
 
 def test_parquet_batch(server, songs, tmp_path, capsys):
@@ -88,7 +92,7 @@ def test_parquet_batch(server, songs, tmp_path, capsys):
 def test_labels_from_a_model_dir_option(server, model_dir, songs, capsys):
     code, out, _ = run(capsys, "predict", "--url", server.url, "--song", "Live Forever", "--songs", str(songs),
                        "--labels", str(model_dir), "--json")  # fmt: skip
-    assert code == 0 and list(json.loads(out)[0]["probabilities"]) == LABELS
+    assert code == 0 and list(json.loads(out)["rows"][0]["probabilities"]) == LABELS
 
 
 @pytest.mark.skipif(not REAL_SONGS.is_file(), reason="the shared song table is not on this machine")
