@@ -7,6 +7,10 @@ random weights, 20 labels) so the tests do not depend on the training package.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -106,3 +110,17 @@ def lab_body(row: dict[str, float] | None = None) -> dict:
     """The lab's request body: one [1,1] FP32 input per feature, no id."""
     row = row or {f: float(SCALES[f][0]) for f in FEATURES}
     return {"inputs": [{"name": f, "shape": [1, 1], "datatype": "FP32", "data": [row[f]]} for f in FEATURES]}
+
+
+@contextmanager
+def serve_process(model_dir: Path, cwd: Path) -> Iterator[str]:
+    """`jukebox serve --model DIR --port 0` as a real process; yields its base URL, stops it afterwards."""
+    command = [sys.executable, "-m", "jukebox", "serve", "--model", str(model_dir), "--port", "0"]
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        process.stdout.readline()
+        yield process.stdout.readline().split()[1].removesuffix("/v2/models/jukebox/infer")
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +11,7 @@ import pandas as pd
 import pytest
 import requests
 from aiohttp import web
-from serving_fixtures import LABELS, SCALES, build_model, lab_body
+from serving_fixtures import LABELS, SCALES, build_model, lab_body, serve_process
 
 from jukebox.cli import main
 from serving.contract import FEATURES
@@ -204,12 +202,7 @@ def test_a_model_with_other_inputs_is_refused(songs, tmp_path, capsys):
 def test_serve_process_answers_the_lab_body(tmp_path):
     """`jukebox serve --model DIR` as a real process: binds 127.0.0.1, answers the lab's exact body."""
     model = build_model(tmp_path / "jukebox", with_labels_file=False)
-    command = [sys.executable, "-m", "jukebox", "serve", "--model", str(model), "--port", "0"]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        process.stdout.readline()
-        url = process.stdout.readline().split()[1].removesuffix("/v2/models/jukebox/infer")
+    with serve_process(model, REPO) as url:
         assert url.startswith("http://127.0.0.1:")
         body = {"inputs": [{"name": "danceability", "shape": [1, 1], "datatype": "FP32", "data": [0.64]}]}
         body["inputs"] += [i for i in lab_body()["inputs"] if i["name"] != "danceability"]
@@ -218,9 +211,6 @@ def test_serve_process_answers_the_lab_body(tmp_path):
         labels = requests.get(url + "/jukebox/models/jukebox/labels", timeout=10).json()["labels"]
         assert labels == LABELS  # from the ONNX metadata when there is no labels.json
         assert np.isclose(sum(answer["outputs"][0]["data"]), 1.0, atol=1e-5)
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def test_serve_refuses_a_directory_without_a_model(tmp_path, capsys):

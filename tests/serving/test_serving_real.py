@@ -4,14 +4,13 @@ real country codes come back, and scaled inputs are flagged. Skipped when ../sha
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import requests
+from serving_fixtures import serve_process
 
 from jukebox.cli import main
 from serving.contract import FEATURES, WARNING_HEADER
@@ -38,25 +37,16 @@ def real_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def served(real_model: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    command = [sys.executable, "-m", "jukebox", "serve", "--model", str(real_model), "--port", "0"]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        process.stdout.readline()
-        url = process.stdout.readline().split()[1].removesuffix("/v2/models/jukebox/infer")
-        yield url, process
-    finally:
-        process.terminate()
-        process.wait(10)
+def url(real_model: Path) -> Iterator[str]:
+    with serve_process(real_model, REPO) as base:
+        yield base
 
 
 def song_body(row: dict[str, float]) -> dict:
     return {"inputs": [{"name": f, "shape": [1, 1], "datatype": "FP32", "data": [row[f]]} for f in FEATURES]}
 
 
-def test_the_served_model_answers_with_real_country_codes(served, real_model, capsys) -> None:
-    url, _ = served
+def test_the_served_model_answers_with_real_country_codes(url, real_model, capsys) -> None:
     code = main(["predict", "--url", url, "--parquet", str(NEW_SONG), "--json", "--top", "5"])
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -69,8 +59,7 @@ def test_the_served_model_answers_with_real_country_codes(served, real_model, ca
     assert [item["country"] for item in row["top"]] and all(item["country"] in labels for item in row["top"])
 
 
-def test_the_served_model_flags_minmax_scaled_inputs(served, real_model) -> None:
-    url, _ = served
+def test_the_served_model_flags_minmax_scaled_inputs(url, real_model) -> None:
     song = pd.read_parquet(NEW_SONG).iloc[0]
     raw = {f: float(song[f]) for f in FEATURES}
     assert (
