@@ -32,6 +32,10 @@ TARGET_RATIO = 0.95
 
 def run_one(rows: int, properties: str | None) -> None:
     """Child: `jukebox train --data sample:rows=N --json`, then report own peak RSS on stderr as JSON."""
+    # `python benchmarks/train.py` puts benchmarks/ first on sys.path, where release.py would shadow the
+    # `release` package the CLI imports.
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     from jukebox.cli import main
 
     data = f"sample:rows={rows}" + (f",properties={properties}" if properties else "")
