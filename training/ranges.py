@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 
@@ -117,7 +116,3 @@ def summary(flags: list[list[str]], limit: int = 3) -> str | None:
 
 def ranges_json(ranges: Ranges) -> str:
     return json.dumps(ranges, sort_keys=True)
-
-
-def metadata_entry(ranges: Ranges) -> dict[str, Any]:
-    return {METADATA_KEY: ranges_json(ranges)}
