@@ -102,17 +102,44 @@ def serve(args: argparse.Namespace) -> int:
     else:
         model_dir, name = _fetch_pinned(args)
     engine = Engine.from_dir(model_dir)
+    _log_to_stderr()
     sock = bind(args.host, args.port)
     _check_host(args.host)
     host, port = sock.getsockname()[:2]
     base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     print(f"serving {name} version {engine.version} ({engine.onnx_path}) with OpenVINO f32")
+    _describe(engine)
     print(f"  POST {base}/v2/models/{name}/infer   (Ctrl-C to stop)", flush=True)
     try:
         run(create_app(engine, name), sock)
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
     return 0
+
+
+def _log_to_stderr() -> None:
+    """Out-of-range input warnings (logger `jukebox.serve`) go to stderr as `warning: ...` lines."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    logger = logging.getLogger("jukebox.serve")
+    logger.addHandler(handler)
+    logger.propagate = False
+
+
+def _describe(engine: Any) -> None:
+    from serving.contract import WARNING_HEADER
+    from serving.report import meaning
+
+    print(f"  output: {meaning(engine.semantics)}", file=sys.stderr)
+    if engine.ranges is None:
+        print("  note: the model records no feature ranges; inputs are not checked against them", file=sys.stderr)
+    else:
+        print(
+            f"  inputs far outside the training ranges get a warning here and a {WARNING_HEADER} response header",
+            file=sys.stderr,
+        )
 
 
 def _fetch_pinned(args: argparse.Namespace) -> tuple[Path, str]:
@@ -140,30 +167,44 @@ def _rows(args: argparse.Namespace) -> Any:
     return songs.find_song(table, args.song, args.artist), "--songs"
 
 
-def _labels(args: argparse.Namespace, client: Any, n_classes: int) -> list[str]:
-    from jukebox.errors import CheckFailed, InputError
+def _notes(args: argparse.Namespace, client: Any) -> Any:
+    """Labels, output semantics and feature ranges: from --labels, else the local server's extension route."""
     from serving import contract
 
     if args.labels:
-        path = Path(args.labels)
-        if path.is_dir():
-            labels = contract.load_labels(path, contract.find_version(path)[1])
-        elif path.suffix == ".onnx":
-            labels = contract.read_onnx_labels(path)
-        elif path.is_file():
-            labels = contract.parse_labels(path.read_text(encoding="utf-8"), f"--labels {path}")
-        else:
-            raise InputError(f"--labels {path}: no such file or directory (labels.json, model.onnx or model dir)")
-        if labels is None:
-            raise InputError(f"--labels {path}: no labels.json and no 'labels' ONNX metadata there")
-    else:
-        labels = client.labels()
+        return contract.notes_from_path(Path(args.labels), "--labels")
+    remote = client.model_notes() or {}
+    labels = remote.get("labels") if isinstance(remote.get("labels"), list) else None
+    semantics = remote.get("output_semantics") if remote.get("output_semantics") in contract.SEMANTICS else None
+    ranges = remote.get("feature_ranges") if isinstance(remote.get("feature_ranges"), dict) else None
+    return contract.ModelNotes(labels, ranges, semantics)
+
+
+def _labels(args: argparse.Namespace, labels: list[str] | None, n_classes: int) -> list[str]:
+    from jukebox.errors import CheckFailed, InputError
+
+    if labels is None and args.labels:
+        raise InputError(f"--labels {args.labels}: no labels.json and no 'labels' ONNX metadata there")
     if labels is None:
         print("note: the server does not publish labels; pass --labels to name the countries", file=sys.stderr)
         return [f"class_{i}" for i in range(n_classes)]
     if len(labels) != n_classes:
-        raise CheckFailed(f"{len(labels)} labels but the model answers {n_classes} probabilities per row")
+        raise CheckFailed(f"{len(labels)} labels but the model answers {n_classes} values per row")
     return labels
+
+
+def _warnings(columns: dict[str, Any], ranges: Any, server: list[str], rows: int) -> list[list[str]]:
+    """Per row: the inputs far outside the training range (checked here when the ranges are known;
+    otherwise the server's warnings, which `jukebox serve` sends, go to every row)."""
+    from training.ranges import out_of_range, summary
+
+    for warning in server:
+        print(f"warning from the server: {warning}", file=sys.stderr)
+    flags = out_of_range(columns, ranges) if ranges else [list(server) for _ in range(rows)]
+    text = summary(flags) if ranges else None
+    if text:
+        print(f"warning: {text}", file=sys.stderr)
+    return flags
 
 
 def predict(args: argparse.Namespace) -> int:
@@ -182,15 +223,18 @@ def predict(args: argparse.Namespace) -> int:
 
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     check_inputs(client.metadata(), args.url)
-    probabilities = client.infer(columns)
-    labels = _labels(args, client, probabilities.shape[1])
+    answer = client.infer(columns)
+    notes = _notes(args, client)
+    labels = _labels(args, notes.labels, answer.scores.shape[1])
+    flags = _warnings(columns, notes.ranges, answer.warnings, len(answer.scores))
     titles = songs.row_titles(table)
-    predictions = [report.Prediction(t, p) for t, p in zip(titles, probabilities, strict=True)]
+    predictions = [report.Prediction(t, p, w) for t, p, w in zip(titles, answer.scores, flags, strict=True)]
     if args.json:
-        print(json.dumps(report.as_json(predictions, labels, args.top), indent=2, ensure_ascii=False))
+        document = report.as_json(predictions, labels, args.top, notes.semantics)
+        print(json.dumps(document, indent=2, ensure_ascii=False))
     else:
-        print(report.table(predictions, labels, args.top))
+        print(report.table(predictions, labels, args.top, notes.semantics))
     if args.plot:
-        drawn = report.plot(predictions, labels, Path(args.plot))
+        drawn = report.plot(predictions, labels, Path(args.plot), notes.semantics)
         print(f"wrote {args.plot} ({drawn} of {len(predictions)} row(s))", file=sys.stderr)
     return 0

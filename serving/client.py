@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import requests
 
 from jukebox.errors import CheckFailed, InputError, ServiceError
-from serving.contract import FEATURES, OUTPUT
+from serving.contract import FEATURES, OUTPUT, WARNING_HEADER
+from training.files import read_text
+
+#: Rows per infer request. The local server (aiohttp) refuses bodies over 1 MiB; a row is 13 numbers
+#: of at most 24 characters (a float32 written as a double, e.g. -1.2345678901234567e-38) plus
+#: separators, <= 338 bytes, so 2000 rows stay under 680 KB whatever the values.
+MAX_ROWS_PER_REQUEST = 2000
 
 
 def read_token(token: str | None, token_file: str | None) -> str | None:
     """The bearer token from --token or --token-file (e.g. a ServiceAccount token file)."""
     if token_file is None:
         return token
-    try:
-        text = Path(token_file).read_text(encoding="utf-8").strip()
-    except OSError as error:
-        raise InputError(f"--token-file {token_file}: cannot read it ({error.strerror})") from None
+    text = read_text(token_file, "--token-file").strip()
     if not text:
         raise InputError(f"--token-file {token_file}: the file is empty")
     return text
+
+
+@dataclass
+class Answer:
+    """The model's output rows and the server's input warnings (`Jukebox-Input-Warning`), per request."""
+
+    scores: np.ndarray  # (n_rows, n_classes)
+    warnings: list[str] = field(default_factory=list)
 
 
 class V2Client:
@@ -71,24 +82,48 @@ class V2Client:
     def metadata(self) -> dict[str, Any]:
         return self._checked(self._call("GET", f"/v2/models/{self.model}"))
 
-    def labels(self) -> list[str] | None:
-        """Labels from `jukebox serve`'s extension route; None from servers without it (OVMS)."""
+    def model_notes(self) -> dict[str, Any] | None:
+        """`jukebox serve`'s extension route (labels, output_semantics, feature_ranges); None from OVMS."""
         response = self._call("GET", f"/jukebox/models/{self.model}/labels")
         if response.status_code != 200:
             return None
-        labels = response.json().get("labels")
+        try:
+            notes = response.json()
+        except ValueError:
+            return None
+        return notes if isinstance(notes, dict) else None
+
+    def labels(self) -> list[str] | None:
+        """Labels from `jukebox serve`'s extension route; None from servers without it (OVMS)."""
+        labels = (self.model_notes() or {}).get("labels")
         return labels if isinstance(labels, list) else None
 
-    def infer(self, rows: dict[str, np.ndarray]) -> np.ndarray:
-        """Probabilities [n_rows, n_classes] for column-wise FP32 feature rows."""
+    def infer(self, rows: dict[str, np.ndarray]) -> Answer:
+        """Output rows [n_rows, n_classes] for column-wise FP32 feature rows, in requests of at most
+        MAX_ROWS_PER_REQUEST rows (answers joined in order), and the server's input warnings."""
+        n = len(next(iter(rows.values())))
+        parts, warnings = [], []
+        for start in range(0, n, MAX_ROWS_PER_REQUEST):
+            chunk = {name: values[start : start + MAX_ROWS_PER_REQUEST] for name, values in rows.items()}
+            scores, warning = self._infer_once(chunk)
+            parts.append(scores)
+            if warning:
+                offset = f" (rows from {start})" if n > MAX_ROWS_PER_REQUEST else ""
+                warnings.append(f"{warning}{offset}")
+        return Answer(np.concatenate(parts), warnings)
+
+    def _infer_once(self, rows: dict[str, np.ndarray]) -> tuple[np.ndarray, str | None]:
         n = len(next(iter(rows.values())))
         body = {"inputs": [_input(name, values) for name, values in rows.items()]}
-        answer = self._checked(self._call("POST", f"/v2/models/{self.model}/infer", body))
+        response = self._call("POST", f"/v2/models/{self.model}/infer", body)
+        answer = self._checked(response)
         outputs = {output.get("name"): output for output in answer.get("outputs", [])}
         if OUTPUT not in outputs:
             raise ServiceError(f"the answer has no output named '{OUTPUT}' (got {sorted(map(str, outputs))})")
         data = np.asarray(outputs[OUTPUT]["data"], dtype=np.float64)
-        return data.reshape(n, -1)
+        if data.size % max(n, 1):
+            raise ServiceError(f"the answer's '{OUTPUT}' has {data.size} values, not a multiple of {n} rows")
+        return data.reshape(n, -1), response.headers.get(WARNING_HEADER)
 
 
 def _input(name: str, values: np.ndarray) -> dict[str, Any]:

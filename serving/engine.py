@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from jukebox.errors import InputError
-from serving.contract import find_version, load_labels
+from serving.contract import LABELS_FILE, ModelNotes, find_version, load_notes
+from training.ranges import Ranges
 
 # The plugin config the generated ServingRuntime passes to OVMS (`--plugin_config`): it fixes the numerics.
 PLUGIN_CONFIG: dict[str, Any] = {"INFERENCE_PRECISION_HINT": "f32"}
@@ -48,7 +49,14 @@ def _tensor_spec(port: Any) -> TensorSpec:
 class Engine:
     """One compiled model version with a reusable infer request (use it from one thread at a time)."""
 
-    def __init__(self, onnx_path: Path, version: int, labels: list[str] | None):
+    def __init__(
+        self,
+        onnx_path: Path,
+        version: int,
+        labels: list[str] | None,
+        ranges: Ranges | None = None,
+        semantics: str | None = None,
+    ):
         import openvino as ov
 
         core = ov.Core()
@@ -58,6 +66,8 @@ class Engine:
         self._tensor = ov.Tensor
         self.version = version
         self.labels = labels
+        self.ranges = ranges  # each feature's training range; None = inputs are not checked
+        self.semantics = semantics  # "softmax", "sigmoid" or None (unknown)
         self.onnx_path = onnx_path
         self.inputs = [_tensor_spec(port) for port in self.compiled.inputs]
         self.outputs = [_tensor_spec(port) for port in self.compiled.outputs]
@@ -66,13 +76,26 @@ class Engine:
 
     @classmethod
     def from_dir(cls, model_dir: Path) -> Engine:
-        """Load the newest version of a model directory (`<dir>/<n>/model.onnx`, `<dir>/labels.json`)."""
+        """Load the newest version of a model directory (`<dir>/<n>/model.onnx`, `<dir>/labels.json`,
+        `<dir>/feature_ranges.json`); refuses labels whose count differs from the output width."""
         version, onnx_path = find_version(model_dir)
-        labels = load_labels(model_dir, onnx_path)
+        notes: ModelNotes = load_notes(model_dir, onnx_path)
         try:
-            return cls(onnx_path, version, labels)
+            engine = cls(onnx_path, version, notes.labels, notes.ranges, notes.semantics)
         except RuntimeError as error:
             raise InputError(f"--model {model_dir}: OpenVINO cannot load {onnx_path}: {error}") from None
+        engine.check_labels(model_dir)
+        return engine
+
+    def check_labels(self, model_dir: Path) -> None:
+        """The labels must name every output column: as many labels as the output is wide."""
+        width = self.outputs[0].shape[-1] if self.outputs and self.outputs[0].shape else -1
+        if self.labels is not None and width > 0 and len(self.labels) != width:
+            where = model_dir / LABELS_FILE if (model_dir / LABELS_FILE).exists() else f"{self.onnx_path} metadata"
+            raise InputError(
+                f"--model {model_dir}: {where} has {len(self.labels)} labels but the model's output "
+                f"'{self.outputs[0].name}' has {width} columns; they must match (retrain, or fix labels.json)"
+            )
 
     def infer(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run the model on named input arrays (all inputs, the model's dtypes); returns output name -> array.

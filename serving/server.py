@@ -10,6 +10,7 @@ float32 outputs in their shortest exact form.
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import socket
 import threading
@@ -21,12 +22,15 @@ import orjson
 from aiohttp import web
 
 from jukebox import __version__
-from serving.contract import DEFAULT_HOST, DEFAULT_MODEL_NAME
+from serving.contract import DEFAULT_HOST, DEFAULT_MODEL_NAME, WARNING_HEADER
 from serving.engine import Engine
 from serving.protocol import V2Error, infer_response, model_metadata, parse_infer_request, requested_outputs
+from training.ranges import out_of_range, summary
 
 JSON = "application/json"
 _EMPTY = b"{}"
+MAX_HEADER_CHARS = 2000
+LOG = logging.getLogger("jukebox.serve")
 
 
 @dataclass(frozen=True)
@@ -85,11 +89,28 @@ async def metadata(request: web.Request) -> web.Response:
 
 
 async def labels(request: web.Request) -> web.Response:
-    """Extension (not OVMS): the model's labels, so `jukebox predict` can name the classes."""
+    """Extension (not OVMS): the model's labels, so `jukebox predict` can name the classes, with the
+    output semantics and the features' training ranges when the model records them."""
     served = _resolve(request)
-    if served.engine.labels is None:
+    engine = served.engine
+    if engine.labels is None:
         raise V2Error(404, "The model has no labels (no labels.json and no 'labels' ONNX metadata)")
-    return _json({"name": served.name, "labels": served.engine.labels})
+    return _json(
+        {
+            "name": served.name,
+            "labels": engine.labels,
+            "output_semantics": engine.semantics,
+            "feature_ranges": engine.ranges,
+        }
+    )
+
+
+def input_warning(engine: Engine, arrays: dict[str, Any]) -> str | None:
+    """The out-of-range summary for a request's inputs, or None (also None when no ranges are recorded)."""
+    text = summary(out_of_range(arrays, engine.ranges))
+    if text is None:
+        return None
+    return text if len(text) <= MAX_HEADER_CHARS else text[: MAX_HEADER_CHARS - 3] + "..."
 
 
 async def infer(request: web.Request) -> web.Response:
@@ -100,11 +121,16 @@ async def infer(request: web.Request) -> web.Response:
         raise V2Error(400, f"Invalid JSON in request body: {error}") from None
     arrays = parse_infer_request(served.engine, body)
     outputs = requested_outputs(served.engine, body)
+    warning = input_warning(served.engine, arrays)
     try:
         results = served.engine.infer(arrays)
     except RuntimeError as error:
         raise V2Error(400, f"Internal inference error: {error}") from None
-    return _json(infer_response(served.name, served.engine.version, body, outputs, results))
+    response = _json(infer_response(served.name, served.engine.version, body, outputs, results))
+    if warning is not None:
+        LOG.warning("%s: %s", served.name, warning)
+        response.headers[WARNING_HEADER] = warning
+    return response
 
 
 def create_app(

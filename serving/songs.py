@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
-import io
 import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from jukebox.errors import InputError, ServiceError
+from jukebox.errors import InputError
 from serving.contract import FEATURES
+from training.files import require_readable_file
 
 DEFAULT_SONGS = "https://github.com/rhoai-mlops/jukebox/raw/refs/heads/main/99-data_prep/song_properties.parquet"
+OFFLINE_HINT = "pass a local file, or set JUKEBOX_SONGS"
 
 
 def default_songs() -> str:
@@ -22,50 +22,25 @@ def default_songs() -> str:
     return os.environ.get("JUKEBOX_SONGS") or DEFAULT_SONGS
 
 
-def cached_path(url: str) -> Path:
-    """Where a downloaded URL is kept: the same cache and names as training's downloads
-    ($JUKEBOX_CACHE_DIR, else $XDG_CACHE_HOME/jukebox, else ~/.cache/jukebox)."""
-    base = (
-        os.environ.get("JUKEBOX_CACHE_DIR")
-        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jukebox"
-    )
-    name = url.rstrip("/").rsplit("/", 1)[-1] or "download"
-    return Path(base) / f"{hashlib.sha256(url.encode()).hexdigest()[:16]}-{name}"
-
-
-def _download(url: str, option: str) -> bytes:
-    import requests
-
-    target = cached_path(url)
-    if target.is_file():
-        return target.read_bytes()
-    try:
-        response = requests.get(url, timeout=60)
-        response.raise_for_status()
-    except requests.RequestException as error:
-        raise ServiceError(
-            f"{option} {url}: cannot download it ({error}); pass a local file or set JUKEBOX_SONGS"
-        ) from None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
-    partial.write_bytes(response.content)
-    partial.replace(target)
-    return response.content
-
-
 def read_table(source: str, option: str) -> pd.DataFrame:
-    """A parquet table from a path or an http(s) URL (downloaded once into the jukebox cache)."""
+    """A parquet table from a path or an http(s) URL. A URL is downloaded once into the jukebox cache
+    (training's cache: $JUKEBOX_CACHE_DIR, else $XDG_CACHE_HOME/jukebox, else ~/.cache/jukebox), and only
+    once it parsed as parquet: a broken download is not kept, and the error names the URL."""
+
+    def read(path: Path, where: str) -> pd.DataFrame:
+        return _parquet(path, f"{option} {where}")
+
     if source.startswith(("http://", "https://")):
-        return _parquet(io.BytesIO(_download(source, option)), f"{option} {source}")
-    if not Path(source).is_file():
-        raise InputError(f"{option} {source}: no such file (a parquet file or an http(s) URL)")
-    return _parquet(source, f"{option} {source}")
+        from training.data import fetch
+
+        return fetch(source, read, hint=OFFLINE_HINT)
+    return read(require_readable_file(source, option), source)
 
 
-def _parquet(source: str | io.BytesIO, where: str) -> pd.DataFrame:
+def _parquet(source: Path, where: str) -> pd.DataFrame:
     try:
         return pd.read_parquet(source)
-    except (OSError, ValueError) as error:
+    except Exception as error:  # pyarrow raises several unrelated types for a bad file
         raise InputError(f"{where}: not a readable parquet file ({error})") from None
 
 
@@ -116,12 +91,19 @@ def feature_columns(table: pd.DataFrame, option: str) -> dict[str, np.ndarray]:
     if table.empty:
         raise InputError(f"{option}: no rows")
     try:
-        values = table[list(FEATURES)].astype(np.float32)
+        with np.errstate(over="ignore"):  # 1e300 becomes inf in FP32: refused below
+            values = table[list(FEATURES)].astype(np.float32)
     except (TypeError, ValueError) as error:
         raise InputError(f"{option}: the feature columns must be numeric ({error})") from None
     bad = [name for name in FEATURES if values[name].isna().any()]
     if bad:
         raise InputError(f"{option}: empty values in column(s) {', '.join(bad)}")
+    infinite = [name for name in FEATURES if not np.isfinite(values[name].to_numpy()).all()]
+    if infinite:
+        raise InputError(
+            f"{option}: values that are not finite FP32 numbers (inf, or beyond ±3.4e38) in column(s) "
+            f"{', '.join(infinite)}"
+        )
     return {name: values[name].to_numpy() for name in FEATURES}
 
 

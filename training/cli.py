@@ -11,8 +11,9 @@ if TYPE_CHECKING:
     from training.data import DataSource
 
 DATA_HELP = (
-    "'upstream' (default: the lab's parquet files, downloaded once into the cache), a directory with "
-    "song_properties.parquet and song_rankings.parquet, an http(s) folder URL, or "
+    "'upstream' (default: the lab's parquet files, downloaded once into the cache); the Kaggle chart CSV "
+    "universal_top_spotify_songs.csv (a path, a directory holding it, or a URL); a directory with "
+    "song_properties.parquet and song_rankings.parquet, or an http(s) folder URL with them; or "
     "'sample[:rows=N,countries=K,seed=S,songs=M,properties=FILE]' (SYNTHETIC labels, offline)"
 )
 # option dest -> TrainingParams field
@@ -34,8 +35,14 @@ def _layers(text: str) -> list[int]:
 
 def _data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", metavar="SOURCE", help=DATA_HELP)
-    parser.add_argument("--properties", metavar="PATH|URL", help="song properties parquet (overrides --data)")
+    parser.add_argument(
+        "--properties",
+        metavar="PATH|URL",
+        help="song properties parquet (overrides --data's table, or the chart CSV's own feature values)",
+    )
     parser.add_argument("--rankings", metavar="PATH|URL", help="song rankings parquet (overrides --data)")
+    parser.add_argument("--since", metavar="YYYY-MM-DD", help="keep chart rows with snapshot_date on/after this day")
+    parser.add_argument("--until", metavar="YYYY-MM-DD", help="keep chart rows with snapshot_date on/before this day")
     parser.add_argument(
         "--cache-dir", metavar="DIR", help="download cache (default $XDG_CACHE_HOME/jukebox or ~/.cache/jukebox)"
     )
@@ -73,7 +80,7 @@ def register(subparsers: Any) -> None:
 def _source(args: argparse.Namespace) -> DataSource:
     from training.data import DataSource
 
-    return DataSource.parse(args.data, args.properties, args.rankings)
+    return DataSource.parse(args.data, args.properties, args.rankings, args.since, args.until)
 
 
 def train_command(args: argparse.Namespace) -> int:
@@ -96,22 +103,36 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def summary_table(metrics: dict[str, Any], out: str) -> str:
-    from training.outdir import METRIC_KEYS
+    from training.outdir import OTHER_METRIC_KEYS, comparison_rows, fmt
 
-    scores, data = metrics["metrics"], metrics["data"]
+    scores, data, fit = metrics["metrics"], metrics["data"], metrics["fit"]
     rows = [
         ("model", f"{out}/{metrics['model']['path']}"),
         ("labels", "SYNTHETIC (sample data)" if metrics["labels_synthetic"] else "real"),
+        ("output", metrics["model"]["output_meaning"]),
         ("rows / songs / countries", f"{data['rows']} / {data['songs']} / {data['countries']}"),
-        ("rows dropped (missing values)", str(data["rows_dropped_missing_values"])),
+        ("rows dropped: no country (global)", str(data["rows_without_country"])),
+        ("rows dropped: missing values", str(data["rows_dropped_missing_values"])),
+        ("rows dropped: outside dates", str(data["rows_outside_dates"])),
         ("test rows / songs", f"{metrics['split']['test_rows']} / {metrics['split']['test_songs']}"),
-        *[(key, "n/a" if scores[key] is None else f"{scores[key]:.4f}") for key in METRIC_KEYS],
+        *[(key, fmt(scores[key])) for key in OTHER_METRIC_KEYS],
         ("parity onnxruntime vs sklearn", f"{metrics['parity']['onnxruntime_vs_sklearn']:.2e}"),
         ("parity OpenVINO vs onnxruntime", f"{metrics['parity']['openvino_vs_onnxruntime']:.2e}"),
-        ("epochs / fit time", f"{metrics['fit']['epochs']} / {metrics['timing_seconds']['fit']:.1f} s"),
+        ("epochs (best) / converged", f"{fit['epochs']} ({fit['best_epoch']}) / {fit['converged']}"),
+        ("fit time", f"{metrics['timing_seconds']['fit']:.1f} s"),
     ]
     width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+    lines = [f"{name:<{width}}  {value}" for name, value in rows]
+    table = comparison_rows(metrics)
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines += ["", "held-out metrics vs baselines (prior: same scores for every song; chance: random ranking)"]
+    lines += [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in table
+    ]
+    return "\n".join(lines)
 
 
 def explore_command(args: argparse.Namespace) -> int:

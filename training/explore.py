@@ -69,6 +69,50 @@ def plot_balance(counts: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
+def countries_per_song(frame: pd.DataFrame) -> dict[str, Any]:
+    """How many countries each song charts in: summary numbers and a histogram in bins."""
+    per_song = frame[[SONG_ID, TARGET]].drop_duplicates().groupby(SONG_ID).size()
+    bins = {
+        "1": (1, 1),
+        "2": (2, 2),
+        "3": (3, 3),
+        "4-5": (4, 5),
+        "6-10": (6, 10),
+        "11-20": (11, 20),
+        "21+": (21, 10**9),
+    }
+    return {
+        "mean": float(per_song.mean()),
+        "median": float(per_song.median()),
+        "max": int(per_song.max()),
+        "songs_by_countries": {name: int(per_song.between(lo, hi).sum()) for name, (lo, hi) in bins.items()},
+    }
+
+
+def country_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per country, the median of each feature over the distinct songs that charted there."""
+    songs = frame.drop_duplicates([SONG_ID, TARGET])
+    return songs.groupby(TARGET)[list(FEATURES)].median().astype(float)
+
+
+def plot_country_features(frame: pd.DataFrame, path: Path) -> None:
+    """Heatmap: per country, each feature's mean over its songs, in standard deviations from all songs."""
+    plt = _pyplot()
+    songs = frame.drop_duplicates(SONG_ID)[list(FEATURES)].astype(float)
+    means = frame.drop_duplicates([SONG_ID, TARGET]).groupby(TARGET)[list(FEATURES)].mean().astype(float)
+    spread = songs.std().replace(0, 1.0)
+    z = (means - songs.mean()) / spread
+    fig, ax = plt.subplots(figsize=(9, max(4, 0.22 * len(z) + 1.5)))
+    image = ax.imshow(z.to_numpy(), cmap="RdBu_r", vmin=-1.5, vmax=1.5, aspect="auto")
+    ax.set_xticks(range(len(FEATURES)), FEATURES, rotation=90)
+    ax.set_yticks(range(len(z)), z.index.astype(str), fontsize=7)
+    fig.colorbar(image, ax=ax, label="country mean - mean of all songs (in standard deviations)")
+    ax.set_title("feature distributions per country (songs that charted there)")
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+
+
 def separation(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """ANOVA F and mutual information of each feature with the country (higher separates more)."""
     import pandas as pd
@@ -100,7 +144,15 @@ def _markdown_table(frame: pd.DataFrame, digits: int = 3) -> list[str]:
     return lines
 
 
-def _report(dataset: Dataset, balance: pd.DataFrame, corr: pd.DataFrame, sep: pd.DataFrame, songs: pd.DataFrame) -> str:
+def _report(
+    dataset: Dataset,
+    balance: pd.DataFrame,
+    corr: pd.DataFrame,
+    sep: pd.DataFrame,
+    songs: pd.DataFrame,
+    spread: dict[str, Any],
+    by_country: pd.DataFrame,
+) -> str:
     stats = dataset.stats
     pairs = [
         (a, b, corr.loc[a, b]) for i, a in enumerate(FEATURES) for b in FEATURES[i + 1 :] if abs(corr.loc[a, b]) >= 0.3
@@ -118,7 +170,19 @@ def _report(dataset: Dataset, balance: pd.DataFrame, corr: pd.DataFrame, sep: pd
         f"{stats['duplicate_songs_dropped']})",
         f"- countries: {stats['countries']}",
         f"- rows without song properties: {stats['rows_without_song_properties']}",
+        f"- rows without a country (the global chart), dropped: {stats['rows_without_country']}",
         f"- rows dropped for missing values: {stats['rows_dropped_missing_values']}",
+        f"- rows outside --since/--until: {stats['rows_outside_dates']}",
+        f"- (song, country) pairs: {stats['song_country_pairs']}",
+        "",
+        "## Countries per song",
+        "",
+        f"A song charts in {spread['mean']:.2f} countries on average (median {spread['median']:g}, "
+        f"max {spread['max']}).",
+        "",
+        "| countries | songs |",
+        "|---|---|",
+        *[f"| {name} | {count} |" for name, count in spread["songs_by_countries"].items()],
         "",
         "## Missing values (joined table, before dropping)",
         "",
@@ -140,7 +204,17 @@ def _report(dataset: Dataset, balance: pd.DataFrame, corr: pd.DataFrame, sep: pd
         "",
         "![class balance](class_balance.png)",
         "",
+        "Chart rows, songs (distinct songs that charted there) and share of the rows per country:",
+        "",
         *_markdown_table(balance),
+        "",
+        "## Feature distributions per country",
+        "",
+        "![features by country](features_by_country.png)",
+        "",
+        "Median of each feature over the songs that charted in the country:",
+        "",
+        *_markdown_table(by_country),
         "",
         "## Features that separate countries most",
         "",
@@ -171,13 +245,18 @@ def explore(
             plot_distributions(songs, work / "distributions.png")
             corr = plot_correlations(songs, work / "correlations.png")
             plot_balance(balance, work / "class_balance.png")
+            plot_country_features(frame, work / "features_by_country.png")
             sep = separation(frame)
-        (work / "REPORT.md").write_text(_report(dataset, balance, corr, sep, songs), encoding="utf-8")
+        spread, by_country = countries_per_song(frame), country_features(frame)
+        report = _report(dataset, balance, corr, sep, songs, spread, by_country)
+        (work / "REPORT.md").write_text(report, encoding="utf-8")
         summary = {
             "report": str(out / "REPORT.md"),
             "labels_synthetic": dataset.labels_synthetic,
             "data": {"source": dataset.source, "fingerprint": dataset.fingerprint, **dataset.stats},
             "missing_values": dataset.missing,
+            "songs_per_country": {str(k): int(v) for k, v in balance["songs"].items()},
+            "countries_per_song": spread,
             "separation": {name: row.to_dict() for name, row in sep.iterrows()},
         }
         write_json(work / "summary.json", summary)

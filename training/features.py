@@ -69,3 +69,26 @@ def require_label_columns(frame: pd.DataFrame, table: str) -> None:
             raise InputError(f"{table}: column {name} must hold strings, found dtype {column.dtype}")
         if len(frame) and column.isna().all():
             raise InputError(f"{table}: column {name} contains only missing values")
+
+
+def require_finite_features(frame: pd.DataFrame, table: str) -> None:
+    """Refuse feature values that are not finite FP32 numbers (inf, -inf, or beyond ±3.4e38 like 1e300).
+
+    The model's inputs are FP32: such a value would become infinite and turn every output into NaN.
+    A missing value is a gap (dropped and counted by the loader); an infinite one means a broken table.
+    """
+    import numpy as np
+
+    values = frame[list(FEATURES)].to_numpy(np.float64)
+    with np.errstate(invalid="ignore"):
+        broken = ~(np.abs(values) <= np.finfo(np.float32).max) & ~np.isnan(values)
+    bad_columns = [name for name, column in zip(FEATURES, broken.T, strict=True) if column.any()]
+    if bad_columns:
+        first = bad_columns[0]
+        row = int(broken[:, FEATURES.index(first)].nonzero()[0][0])
+        example = f"{SONG_ID} {frame[SONG_ID].iloc[row]!r} has {first}={values[row, FEATURES.index(first)]!r}"
+        counts = ", ".join(f"{name} ({int(broken[:, FEATURES.index(name)].sum())} rows)" for name in bad_columns)
+        raise InputError(
+            f"{table}: column(s) {counts} hold values that are not finite FP32 numbers (inf, -inf or beyond "
+            f"±3.4e38), e.g. {example}; fix or remove those songs"
+        )

@@ -1,8 +1,9 @@
 """ONNX export built directly from the fitted weights with plain `ai.onnx` ops, and the parity checks.
 
 Graph: 13 inputs `[batch, 1]` FP32 (named like the features) -> Concat(axis=1) -> Sub(mean) ->
-Div(scale) -> (MatMul -> Add -> Tanh|Relu|Sigmoid) per hidden layer -> MatMul -> Add -> Softmax(axis=1)
--> `output` `[batch, n_countries]`. No `ai.onnx.ml` operator, so OpenVINO (and OVMS) load it.
+Div(scale) -> (MatMul -> Add -> Tanh|Relu|Sigmoid) per hidden layer -> MatMul -> Add ->
+Softmax(axis=1) (softmax head) or Sigmoid (sigmoid head) -> `output` `[batch, n_countries]`.
+No `ai.onnx.ml` operator, so OpenVINO (and OVMS) load it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from training.features import FEATURES
 
 if TYPE_CHECKING:
     import onnx
-    from sklearn.pipeline import Pipeline
+
+    from training.model import Model
 
 OPSET = 17
 IR_VERSION = 8  # accepted by onnxruntime >= 1.10 and OpenVINO >= 2022
@@ -28,11 +30,21 @@ ORT_TOLERANCE = 1e-5
 OPENVINO_TOLERANCE = 1e-4
 
 
-def _layers(pipeline: Pipeline) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(weights, bias) per layer as float32; a binary MLP's single logit becomes softmax([0, z])."""
-    mlp = pipeline.named_steps["mlp"]
+#: metadata_props key -> what the output means, per head
+OUTPUT_SEMANTICS = {
+    "softmax": "softmax: p(country | song) over the labels; each row sums to 1",
+    "sigmoid": "sigmoid: independent P(the song charts in that country) per label; rows do not sum to 1",
+}
+
+
+def _layers(model: Model) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(weights, bias) per layer as float32; a binary softmax MLP's single logit becomes softmax([0, z])."""
+    mlp = model.mlp
     layers = [(np.asarray(w), np.asarray(b)) for w, b in zip(mlp.coefs_, mlp.intercepts_, strict=True)]
-    if mlp.out_activation_ == "logistic":
+    if model.head == "sigmoid":
+        if mlp.out_activation_ != "logistic" or layers[-1][0].shape[1] != len(model.labels):
+            raise CheckFailed("cannot export: the sigmoid head does not have one logistic output per country")
+    elif mlp.out_activation_ == "logistic":
         weights, bias = layers[-1]
         layers[-1] = (np.hstack([np.zeros_like(weights), weights]), np.concatenate([np.zeros_like(bias), bias]))
     elif mlp.out_activation_ != "softmax":
@@ -40,12 +52,12 @@ def _layers(pipeline: Pipeline) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(w.astype(np.float32), b.astype(np.float32)) for w, b in layers]
 
 
-def build_graph(pipeline: Pipeline) -> onnx.GraphProto:
+def build_graph(model: Model) -> onnx.GraphProto:
     from onnx import TensorProto, helper, numpy_helper
 
-    scaler, mlp = pipeline.named_steps["scaler"], pipeline.named_steps["mlp"]
+    scaler, mlp = model.pipeline.named_steps["scaler"], model.mlp
     inputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", 1]) for name in FEATURES]
-    n_classes = len(mlp.classes_)
+    n_classes = len(model.labels)
     output = helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", n_classes])
     init = [
         numpy_helper.from_array(np.asarray(scaler.mean_, np.float32), "scaler_mean"),
@@ -56,7 +68,7 @@ def build_graph(pipeline: Pipeline) -> onnx.GraphProto:
         helper.make_node("Sub", ["features", "scaler_mean"], ["centered"], name="scaler_sub"),
         helper.make_node("Div", ["centered", "scaler_scale"], ["h0"], name="scaler_div"),
     ]
-    layers = _layers(pipeline)
+    layers = _layers(model)
     for i, (weights, bias) in enumerate(layers, start=1):
         init += [numpy_helper.from_array(weights, f"W{i}"), numpy_helper.from_array(bias, f"b{i}")]
         nodes += [
@@ -66,28 +78,37 @@ def build_graph(pipeline: Pipeline) -> onnx.GraphProto:
         if i < len(layers):
             op = ACTIVATIONS[mlp.activation]
             nodes.append(helper.make_node(op, [f"a{i}"], [f"h{i}"], name=f"{op.lower()}{i}"))
-    nodes.append(helper.make_node("Softmax", [f"a{len(layers)}"], [OUTPUT], axis=1, name="softmax"))
+    last = f"a{len(layers)}"
+    if model.head == "sigmoid":
+        nodes.append(helper.make_node("Sigmoid", [last], [OUTPUT], name="sigmoid_out"))
+    else:
+        nodes.append(helper.make_node("Softmax", [last], [OUTPUT], axis=1, name="softmax"))
     return helper.make_graph(nodes, "jukebox", inputs, [output], init)
 
 
-def export_onnx(pipeline: Pipeline, metadata: dict[str, Any] | None = None) -> bytes:
+def export_onnx(model: Model, metadata: dict[str, Any] | None = None) -> bytes:
     """Serialized ONNX model (deterministic bytes: no timestamps, sorted metadata).
 
-    metadata_props always holds `labels` (JSON list of country codes in output order) and `features`.
+    metadata_props always holds `labels` (JSON list of country codes in output order), `features`,
+    `output` and `output_semantics` (softmax or sigmoid, see OUTPUT_SEMANTICS).
     """
     import onnx
     from onnx import helper
 
-    labels = [str(label) for label in pipeline.named_steps["mlp"].classes_]
-    props = {"labels": json.dumps(labels), "features": json.dumps(list(FEATURES)), "output": OUTPUT}
+    props = {
+        "labels": json.dumps(model.labels),
+        "features": json.dumps(list(FEATURES)),
+        "output": OUTPUT,
+        "output_semantics": model.head,
+    }
     for key, value in (metadata or {}).items():
         props[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     model = helper.make_model(
-        build_graph(pipeline),
+        build_graph(model),
         opset_imports=[helper.make_opsetid("", OPSET)],
         ir_version=IR_VERSION,
         producer_name="jukebox-training",
-        doc_string="Which countries like this song: p(country | 13 audio features).",
+        doc_string=f"Which countries like this song, from 13 audio features. Output {OUTPUT_SEMANTICS[model.head]}.",
     )
     helper.set_model_props(model, dict(sorted(props.items())))
     onnx.checker.check_model(model, full_check=True)
@@ -125,15 +146,15 @@ def openvino_proba(model_path: str | Path, X: np.ndarray) -> np.ndarray:
     return np.asarray(result[compiled.output(OUTPUT)])
 
 
-def check_parity(pipeline: Pipeline, model_path: str | Path, X: np.ndarray) -> dict[str, float]:
+def check_parity(model: Model, model_path: str | Path, X: np.ndarray) -> dict[str, float]:
     """onnxruntime vs scikit-learn within 1e-5 and OpenVINO (f32) vs onnxruntime within 1e-4.
 
     Returns the max absolute differences; raises CheckFailed when a tolerance is exceeded.
     """
     model_bytes = Path(model_path).read_bytes()
-    if onnx_labels(model_bytes) != [str(c) for c in pipeline.named_steps["mlp"].classes_]:
+    if onnx_labels(model_bytes) != model.labels:
         raise CheckFailed("parity: the ONNX labels metadata does not match the model's classes")
-    expected = pipeline.predict_proba(X)
+    expected = model.scores(X)
     ort = onnxruntime_proba(model_bytes, X)
     vino = openvino_proba(model_path, X)
     diffs = {

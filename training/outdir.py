@@ -1,6 +1,8 @@
 """The model directory in the OVMS repository layout, written atomically.
 
-<out>/1/model.onnx, <out>/labels.json, <out>/metrics.json, <out>/confusion_matrix.png, <out>/MODEL_CARD.md
+<out>/1/model.onnx, <out>/labels.json, <out>/feature_ranges.json, <out>/metrics.json,
+<out>/confusion_matrix.png, <out>/MODEL_CARD.md. Only model.onnx is under `1/`: OVMS (and release's
+admission check) see one file per version; everything else lives at the top level.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from jukebox.errors import InputError
+from training.evaluate import BASELINE_KEYS
+from training.ranges import RANGES_FILE
 
 MODEL_PATH = Path("1") / "model.onnx"
 SYNTHETIC_WARNING = (
@@ -63,21 +67,50 @@ def write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def write_model_dir(directory: Path, model_bytes: bytes, labels: list[str], metrics: dict[str, Any]) -> Path:
-    """Write model.onnx, labels.json, metrics.json and MODEL_CARD.md into `directory`; return the model path."""
+def write_model_dir(
+    directory: Path,
+    model_bytes: bytes,
+    labels: list[str],
+    metrics: dict[str, Any],
+    ranges: dict[str, dict[str, float]] | None = None,
+) -> Path:
+    """Write model.onnx, labels.json, feature_ranges.json, metrics.json and MODEL_CARD.md; return the model path."""
     model_path = directory / MODEL_PATH
     model_path.parent.mkdir(parents=True, exist_ok=True)
     model_path.write_bytes(model_bytes)
     write_json(directory / "labels.json", labels)
+    if ranges is not None:
+        write_json(directory / RANGES_FILE, ranges)
     write_json(directory / "metrics.json", metrics)
     (directory / "MODEL_CARD.md").write_text(model_card(metrics), encoding="utf-8")
     return model_path
 
 
-def _fmt(value: Any) -> str:
+def fmt(value: Any, digits: int = 4) -> str:
     if isinstance(value, float):
-        return f"{value:.4f}"
+        return f"{value:.{digits}f}"
     return "n/a" if value is None else str(value)
+
+
+def comparison_rows(metrics: dict[str, Any]) -> list[tuple[str, ...]]:
+    """(metric, model, prior, chance, lift over prior[, oracle]) for every metric the baselines score."""
+    baselines, lift = metrics["baselines"], metrics["lift_over_prior"]
+    oracle = baselines.get("oracle")
+    header = ("metric", "model", "prior", "chance", "lift vs prior", *(("oracle",) if oracle else ()))
+    rows = [header]
+    for key in BASELINE_KEYS:
+        lifted = lift.get(key)
+        cells = [
+            key,
+            fmt(metrics["metrics"][key]),
+            fmt(baselines["prior"][key]),
+            fmt(baselines["chance"][key]),
+            "n/a" if lifted is None else f"{lifted:.2f}x",
+        ]
+        if oracle:
+            cells.append(fmt(oracle[key]))
+        rows.append(tuple(cells))
+    return rows
 
 
 def model_card(metrics: dict[str, Any]) -> str:
@@ -85,18 +118,22 @@ def model_card(metrics: dict[str, Any]) -> str:
     lines = ["# Model card: jukebox country classifier", ""]
     if metrics["labels_synthetic"]:
         lines += [f"> **WARNING — {SYNTHETIC_WARNING}**", ""]
+    comparison = comparison_rows(metrics)
     lines += [
-        "Predicts which country's charts a song lands in from 13 audio features "
-        f"({', '.join(model['inputs'])}). Output `{model['output']}`: probabilities over "
-        f"{len(model['labels'])} countries, in the order of `labels.json`.",
+        "Predicts which countries' charts a song lands in from 13 audio features "
+        f"({', '.join(model['inputs'])}), sent as raw values (the model scales them itself; do not "
+        f"MinMax-scale them). Output `{model['output']}`: one column per country, in the order of "
+        f"`labels.json` ({len(model['labels'])} countries); {model['output_meaning']}.",
         "",
         "## Data",
         "",
         f"- source: `{data['source']}`",
         f"- fingerprint (sha256 of the cleaned table): `{data['fingerprint']}`",
-        f"- rows {data['rows']}, songs {data['songs']}, countries {data['countries']}; "
-        f"dropped for missing values {data['rows_dropped_missing_values']}, "
-        f"without song properties {data['rows_without_song_properties']}",
+        f"- rows {data['rows']}, songs {data['songs']}, countries {data['countries']}; dropped: "
+        f"{data['rows_without_country']} without a country (global chart), "
+        f"{data['rows_dropped_missing_values']} with missing feature values, "
+        f"{data['rows_without_song_properties']} without song properties, "
+        f"{data['rows_outside_dates']} outside the date range",
         f"- split by song, seed {metrics['split']['seed']}: {metrics['split']['train_songs']} train songs "
         f"({metrics['split']['train_rows']} rows), {metrics['split']['test_songs']} test songs "
         f"({metrics['split']['test_rows']} rows)",
@@ -105,30 +142,33 @@ def model_card(metrics: dict[str, Any]) -> str:
         "",
         *[f"- {key}: `{json.dumps(value)}`" for key, value in metrics["params"].items()],
         "",
-        "## Held-out metrics",
+        "## Held-out metrics against the baselines",
         "",
-        "| metric | value |",
+        "prior = the same country scores for every song (each country's share of training songs); chance = "
+        "a uniformly random ranking (exact expectation); lift = model / prior. Definitions: docs/training.md.",
+        "",
+        "| " + " | ".join(comparison[0]) + " |",
+        "|" + "---|" * len(comparison[0]),
+        *["| " + " | ".join(row) + " |" for row in comparison[1:]],
+        "",
+        "| other metric | value |",
         "|---|---|",
-        *[f"| {key} | {_fmt(scores[key])} |" for key in METRIC_KEYS],
+        *[f"| {key} | {fmt(scores[key])} |" for key in OTHER_METRIC_KEYS],
         "",
         "## Model",
         "",
         f"- `{model['path']}`: ONNX opset {model['opset']}, sha256 `{model['sha256']}`",
+        f"- output semantics: {model['output_meaning']}",
+        f"- training ranges of the features: `{model['feature_ranges']}` (and ONNX metadata "
+        "`feature_ranges`); `jukebox serve` and `jukebox predict` flag inputs far outside them",
         f"- parity: onnxruntime vs scikit-learn {metrics['parity']['onnxruntime_vs_sklearn']:.2e}, "
         f"OpenVINO vs onnxruntime {metrics['parity']['openvino_vs_onnxruntime']:.2e} (max abs difference)",
-        f"- training time {metrics['timing_seconds']['fit']:.1f} s ({metrics['fit']['epochs']} epochs), "
+        f"- training time {metrics['timing_seconds']['fit']:.1f} s ({metrics['fit']['epochs']} epochs, best "
+        f"{metrics['fit']['best_epoch']}, stopped by {metrics['fit']['stopped_by']}), "
         f"total {metrics['timing_seconds']['total']:.1f} s",
         "",
     ]
     return "\n".join(lines)
 
 
-METRIC_KEYS = (
-    "accuracy",
-    "precision_macro",
-    "recall_macro",
-    "f1_macro",
-    "top3_accuracy",
-    "bayes_optimal_accuracy",
-    "accuracy_vs_bayes",
-)
+OTHER_METRIC_KEYS = ("precision_macro", "recall_macro", "f1_macro", "bayes_optimal_accuracy", "accuracy_vs_bayes")

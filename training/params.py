@@ -9,14 +9,27 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from jukebox.errors import InputError, Problem, SpecError
+from jukebox.errors import Problem, SpecError
+from training.files import read_text
 
 
 class TrainingParams(BaseModel):
-    """How the scikit-learn MLP is trained and evaluated. Defaults are tuned on `sample` data."""
+    """How the MLP is trained and evaluated. Defaults chosen on real charts (charts-2023, benchmarks/train.py)."""
 
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
+    head: Literal["softmax", "sigmoid"] = Field(
+        default="softmax",
+        description="Output layer: softmax = p(country | song), the outputs sum to 1; sigmoid = one independent "
+        "P(the song charts in this country) per country (multi-label), the outputs do not sum to 1.",
+    )
+    weighting: Literal["rows", "songs", "songDays", "songRank"] = Field(
+        default="songDays",
+        description="Weights of the softmax head's (song, country) rows: rows = its chart rows (days on that "
+        "chart; popular songs dominate), songs = every song counts once, split evenly over its countries, "
+        "songDays = every song counts once, split by its days on each chart, songRank = like songDays with "
+        "each chart row weighted by its rank ((51 - rank) / 50). The sigmoid head weighs every song once.",
+    )
     hidden_layers: list[int] = Field(
         default=[64],
         min_length=1,
@@ -26,33 +39,28 @@ class TrainingParams(BaseModel):
     activation: Literal["relu", "tanh", "logistic"] = Field(
         default="tanh", description="Hidden-layer activation (exported as the ONNX Relu, Tanh or Sigmoid op)."
     )
-    alpha: float = Field(default=1e-3, ge=0.0, le=10.0, description="L2 regularisation strength.")
+    alpha: float = Field(default=1.0, ge=0.0, le=100.0, description="L2 regularisation strength.")
     learning_rate_init: float = Field(
         default=2e-3, gt=0.0, le=1.0, description="Initial learning rate of the Adam optimiser."
     )
     batch_size: int = Field(default=512, ge=1, le=65536, description="Minibatch size (rows).")
-    max_iter: int = Field(default=200, ge=1, le=5000, description="Maximum number of epochs.")
-    tol: float = Field(default=1e-4, ge=0.0, description="Minimum loss (or score) improvement per epoch.")
+    max_iter: int = Field(default=300, ge=1, le=5000, description="Maximum number of epochs.")
+    tol: float = Field(default=1e-4, ge=0.0, description="Minimum improvement of the watched loss per epoch.")
     n_iter_no_change: int = Field(
-        default=10, ge=1, le=1000, description="Epochs without `tol` improvement before stopping."
+        default=15, ge=1, le=1000, description="Epochs without `tol` improvement before stopping."
     )
     early_stopping: bool = Field(
-        default=False,
-        description="Stop on a validation split's accuracy instead of the training loss. Off by default: "
-        "with noisy labels validation accuracy plateaus early and stops training too soon.",
+        default=True,
+        description="Hold out `validationFraction` of the training songs (by song), stop when their loss "
+        "stops improving and keep the best epoch's weights. Off: stop on the training loss.",
     )
     validation_fraction: float = Field(
-        default=0.1, gt=0.0, lt=0.5, description="Share of training rows held out for early stopping."
+        default=0.15, gt=0.0, lt=0.5, description="Share of training songs held out for early stopping."
     )
     test_size: float = Field(
         default=0.2, gt=0.0, lt=0.9, description="Share of songs (not rows) held out for evaluation."
     )
-    aggregate_duplicates: bool = Field(
-        default=True,
-        description="Fit on one row per (song, country) weighted by its count. Same loss as fitting every "
-        "chart row, several times faster on the rankings table.",
-    )
-    seed: int = Field(default=42, ge=0, le=2**32 - 1, description="Seed of the split and of the MLP.")
+    seed: int = Field(default=42, ge=0, le=2**32 - 1, description="Seed of the splits and of the MLP.")
 
     @pydantic.field_validator("hidden_layers")
     @classmethod
@@ -76,10 +84,9 @@ def read_spec_training(spec: str | Path) -> dict[str, Any]:
     import yaml
 
     path = Path(spec)
+    text = read_text(path, "--spec")
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise InputError(f"--spec {path}: cannot read: {error.strerror}") from None
+        document = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise SpecError(str(path), [Problem("", f"not valid YAML: {error}")]) from None
     if document is None:

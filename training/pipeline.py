@@ -12,14 +12,15 @@ import numpy as np
 
 from training.data import Dataset, DataSource, load_data
 from training.evaluate import confusion, evaluate, plot_confusion
-from training.features import FEATURES, SONG_ID, TARGET
-from training.model import Split, feature_matrix, fit, fit_info, split_by_song
-from training.onnx_export import OPSET, OUTPUT, check_parity, export_onnx
+from training.features import FEATURES, SONG_ID
+from training.model import Model, Split, feature_matrix, fit, split_by_song
+from training.onnx_export import OPSET, OUTPUT, OUTPUT_SEMANTICS, check_parity, export_onnx
 from training.outdir import MODEL_PATH, SYNTHETIC_WARNING, atomic_dir, write_model_dir
 from training.params import TrainingParams
 from training.progress import QUIET, Progress
+from training.ranges import METADATA_KEY, RANGES_FILE, Ranges, ranges_json, training_ranges
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 PARITY_ROWS = 20_000  # parity runs on (at most) this many held-out rows
 
 
@@ -45,7 +46,11 @@ def train(
     cache: str | Path | None = None,
     progress: Progress = QUIET,
 ) -> TrainResult:
-    """Train, export and verify; `out` is replaced atomically only when every step (parity too) passed."""
+    """Train, export and verify; `out` is replaced atomically only when every step (parity too) passed.
+
+    An interrupt (KeyboardInterrupt, or the CLI's Interrupted on SIGINT/SIGTERM) propagates, even from
+    inside scikit-learn's fit, and leaves `out` untouched and no temp dir behind.
+    """
     params = params or TrainingParams()
     out = Path(out).absolute()
     started = time.perf_counter()
@@ -55,38 +60,45 @@ def train(
         if dataset.labels_synthetic:
             progress.note(f"WARNING: {SYNTHETIC_WARNING}")
         split = split_by_song(dataset.frame, params.test_size, params.seed)
-        with progress.step(f"fitting the MLP on {len(split.train)} rows"):
+        songs = split.train[SONG_ID].nunique()
+        with progress.step(f"fitting the MLP ({params.head} head) on {songs} songs, {len(split.train)} chart rows"):
             fit_started = time.perf_counter()
-            pipeline = fit(split.train, params)
+            model = fit(split.train, params)
             fit_seconds = time.perf_counter() - fit_started
-        labels = [str(c) for c in pipeline.named_steps["mlp"].classes_]
+        ranges = training_ranges(feature_matrix(split.train.drop_duplicates(SONG_ID)))
         X_test = feature_matrix(split.test)
         with progress.step("evaluating and exporting ONNX"):
-            proba = pipeline.predict_proba(X_test)
-            scores = evaluate(proba, labels, split.test[TARGET].to_numpy(), X_test, dataset.oracle)
-            model_bytes = export_onnx(pipeline, _onnx_metadata(dataset, params))
-            matrix = confusion(labels, split.test[TARGET].to_numpy(), np.asarray(labels)[proba.argmax(axis=1)])
-            plot_confusion(matrix, labels, work / "confusion_matrix.png", _plot_title(dataset, scores))
+            evaluation = evaluate(model.scores, model.labels, split.test, split.train, feature_matrix, dataset.oracle)
+            model_bytes = export_onnx(model, _onnx_metadata(dataset, params, ranges))
+            _plot(model, split, X_test, evaluation, dataset, work)
         with progress.step("parity checks (onnxruntime, OpenVINO)"):
             (work / MODEL_PATH).parent.mkdir(parents=True)
             (work / MODEL_PATH).write_bytes(model_bytes)
-            parity = check_parity(pipeline, work / MODEL_PATH, X_test[:PARITY_ROWS])
+            parity = check_parity(model, work / MODEL_PATH, X_test[:PARITY_ROWS])
         timing = {"fit": fit_seconds, "total": time.perf_counter() - started}
-        metrics = _metrics(dataset, split, params, pipeline, scores, parity, model_bytes, labels, timing)
-        write_model_dir(work, model_bytes, labels, metrics)
-    return TrainResult(out, out / MODEL_PATH, labels, metrics)
+        metrics = _metrics(dataset, split, params, model, evaluation, parity, model_bytes, timing)
+        write_model_dir(work, model_bytes, model.labels, metrics, ranges)
+    return TrainResult(out, out / MODEL_PATH, model.labels, metrics)
 
 
-def _plot_title(dataset: Dataset, scores: dict[str, Any]) -> str:
-    title = f"held-out confusion matrix, accuracy {scores['accuracy']:.3f}"
-    return title + "\nSYNTHETIC LABELS (sample data)" if dataset.labels_synthetic else title
+def _plot(
+    model: Model, split: Split, X_test: np.ndarray, evaluation: dict[str, Any], dataset: Dataset, work: Path
+) -> None:
+    labels = model.labels
+    predicted = np.asarray(labels)[model.scores(X_test).argmax(axis=1)]
+    matrix = confusion(labels, split.test["country"].to_numpy(), predicted)
+    title = f"held-out confusion matrix, accuracy {evaluation['metrics']['accuracy']:.3f}"
+    if dataset.labels_synthetic:
+        title += "\nSYNTHETIC LABELS (sample data)"
+    plot_confusion(matrix, labels, work / "confusion_matrix.png", title)
 
 
-def _onnx_metadata(dataset: Dataset, params: TrainingParams) -> dict[str, Any]:
+def _onnx_metadata(dataset: Dataset, params: TrainingParams, ranges: Ranges) -> dict[str, Any]:
     return {
         "data_fingerprint": dataset.fingerprint,
         "labels_synthetic": dataset.labels_synthetic,
         "training_params": params.model_dump(by_alias=True),
+        METADATA_KEY: ranges_json(ranges),
     }
 
 
@@ -94,11 +106,10 @@ def _metrics(
     dataset: Dataset,
     split: Split,
     params: TrainingParams,
-    pipeline: Any,
-    scores: dict[str, Any],
+    model: Model,
+    evaluation: dict[str, Any],
     parity: dict[str, float],
     model_bytes: bytes,
-    labels: list[str],
     timing: dict[str, float],
 ) -> dict[str, Any]:
     return {
@@ -116,8 +127,8 @@ def _metrics(
             "test_songs": int(split.test[SONG_ID].nunique()),
         },
         "params": params.model_dump(by_alias=True),
-        "fit": fit_info(pipeline),
-        "metrics": scores,
+        "fit": model.info,
+        **evaluation,
         "parity": parity,
         "model": {
             "path": MODEL_PATH.as_posix(),
@@ -127,8 +138,11 @@ def _metrics(
             "inputs": list(FEATURES),
             "input_shape": [-1, 1],
             "output": OUTPUT,
-            "output_shape": [-1, len(labels)],
-            "labels": labels,
+            "output_shape": [-1, len(model.labels)],
+            "output_semantics": model.head,
+            "output_meaning": OUTPUT_SEMANTICS[model.head],
+            "labels": model.labels,
+            "feature_ranges": RANGES_FILE,
         },
         "timing_seconds": timing,
     }

@@ -7,6 +7,10 @@ random weights, 20 labels) so the tests do not depend on the training package.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +30,33 @@ SCALES = {
 }  # fmt: skip
 
 
-def build_model(model_dir: Path, labels: list[str] = LABELS, seed: int = 7, with_labels_file: bool = True) -> Path:
-    """Write `<model_dir>/1/model.onnx` (13 FP32 [-1,1] inputs, `output` [-1,n]) and labels.json."""
+def training_ranges() -> dict[str, dict[str, float]]:
+    """Feature ranges in the training format: min/max and 0.1 %/99.9 % quantiles of plausible songs."""
+    rows = random_rows(20_000, seed=1)
+    return {
+        name: {
+            "min": float(values.min()),
+            "max": float(values.max()),
+            "low": float(np.quantile(values, 0.001)),
+            "high": float(np.quantile(values, 0.999)),
+        }
+        for name, values in rows.items()
+    }
+
+
+def build_model(
+    model_dir: Path,
+    labels: list[str] = LABELS,
+    seed: int = 7,
+    with_labels_file: bool = True,
+    ranges: bool = True,
+    output_op: str = "Softmax",
+) -> Path:
+    """Write `<model_dir>/1/model.onnx` (13 FP32 [-1,1] inputs, `output` [-1,n]) and labels.json.
+
+    `ranges`: record the feature ranges in the ONNX metadata (as training does); `output_op`: Softmax
+    (metadata output_semantics softmax) or Sigmoid (sigmoid).
+    """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -47,13 +76,18 @@ def build_model(model_dir: Path, labels: list[str] = LABELS, seed: int = 7, with
         helper.make_node("Mul", ["centred", "inv_std"], ["scaled"]),
         helper.make_node("MatMul", ["scaled", "W"], ["logits0"]),
         helper.make_node("Add", ["logits0", "b"], ["logits"]),
-        helper.make_node("Softmax", ["logits"], ["output"], axis=1),
+        helper.make_node("Softmax", ["logits"], ["output"], axis=1)
+        if output_op == "Softmax"
+        else helper.make_node("Sigmoid", ["logits"], ["output"]),
     ]
     inputs = [helper.make_tensor_value_info(f, TensorProto.FLOAT, ["batch", 1]) for f in FEATURES]
     output = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", n])
     graph = helper.make_graph(nodes, "jukebox_fixture", inputs, [output], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-    helper.set_model_props(model, {"labels": json.dumps(labels)})
+    props = {"labels": json.dumps(labels), "output_semantics": output_op.lower()}
+    if ranges:
+        props["feature_ranges"] = json.dumps(training_ranges())
+    helper.set_model_props(model, props)
     onnx.checker.check_model(model)
     (model_dir / "1").mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(model_dir / "1" / "model.onnx"))
@@ -76,3 +110,17 @@ def lab_body(row: dict[str, float] | None = None) -> dict:
     """The lab's request body: one [1,1] FP32 input per feature, no id."""
     row = row or {f: float(SCALES[f][0]) for f in FEATURES}
     return {"inputs": [{"name": f, "shape": [1, 1], "datatype": "FP32", "data": [row[f]]} for f in FEATURES]}
+
+
+@contextmanager
+def serve_process(model_dir: Path, cwd: Path) -> Iterator[str]:
+    """`jukebox serve --model DIR --port 0` as a real process; yields its base URL, stops it afterwards."""
+    command = [sys.executable, "-m", "jukebox", "serve", "--model", str(model_dir), "--port", "0"]
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        process.stdout.readline()
+        yield process.stdout.readline().split()[1].removesuffix("/v2/models/jukebox/infer")
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -78,8 +78,11 @@ def test_a_model_from_the_training_exporter_serves_with_parity(tmp_path):
     y = np.array(["BR", "DE", "JP", "US"])[np.argmax(z[:, [2, 3, 11, 12]], axis=1)]
     pipeline = Pipeline([("scaler", StandardScaler()), ("mlp", MLPClassifier((16,), max_iter=300, random_state=0))])
     pipeline.fit(X, y)
+    from training.model import Model
+
+    model = Model(pipeline, [str(c) for c in pipeline.classes_], "softmax", {})
     (tmp_path / "1").mkdir()
-    (tmp_path / "1" / "model.onnx").write_bytes(onnx_export.export_onnx(pipeline))
+    (tmp_path / "1" / "model.onnx").write_bytes(onnx_export.export_onnx(model))
 
     engine = Engine.from_dir(tmp_path)
     assert engine.labels == ["BR", "DE", "JP", "US"]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +11,7 @@ import pandas as pd
 import pytest
 import requests
 from aiohttp import web
-from serving_fixtures import LABELS, SCALES, build_model, lab_body
+from serving_fixtures import LABELS, SCALES, build_model, lab_body, serve_process
 
 from jukebox.cli import main
 from serving.contract import FEATURES
@@ -50,8 +48,10 @@ def test_song_table_and_plot(server, songs, tmp_path, capsys):
     code, out, err = run(capsys, "predict", "--url", server.url, "--song", "not like us", "--songs", str(songs),
                          "--plot", str(chart))  # fmt: skip
     assert code == 0, err
-    assert out.startswith("Not Like Us — Kendrick Lamar")  # the two snapshots of one song are one row
-    assert out.count("Not Like Us") == 1 and len(out.strip().splitlines()) == 2 + 5
+    assert out.startswith("output: probability: p(country | song)")
+    assert "\n\nNot Like Us — Kendrick Lamar\n" in out  # the two snapshots of one song are one row
+    assert out.count("Not Like Us") == 1 and len(out.strip().splitlines()) == 1 + 1 + 2 + 5
+    assert "WARNING" not in out + err
     assert any(label in out for label in LABELS)
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 5000
 
@@ -60,8 +60,10 @@ def test_json_output_has_labels_and_probabilities(server, songs, capsys):
     code, out, _ = run(capsys, "predict", "--url", server.url, "--song", "Live Forever", "--songs", str(songs),
                        "--json", "--top", "3")  # fmt: skip
     assert code == 0
-    [row] = json.loads(out)
-    assert row["input"] == "Live Forever — Oasis"
+    document = json.loads(out)
+    assert document["output"] == "softmax" and "sums to 1" in document["meaning"]
+    [row] = document["rows"]
+    assert row["input"] == "Live Forever — Oasis" and row["warnings"] == []
     assert list(row["probabilities"]) == LABELS
     assert sum(row["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
     top = [item["probability"] for item in row["top"]]
@@ -74,7 +76,7 @@ def test_features_give_the_same_answer_as_the_lab_body(server, capsys):
                        *[f"{k}={v}" for k, v in values.items()])  # fmt: skip
     assert code == 0
     direct = requests.post(server.url + "/v2/models/jukebox/infer", json=lab_body(values)).json()
-    assert list(json.loads(out)[0]["probabilities"].values()) == direct["outputs"][0]["data"]
+    assert list(json.loads(out)["rows"][0]["probabilities"].values()) == direct["outputs"][0]["data"]
 
 
 def test_parquet_batch(server, songs, tmp_path, capsys):
@@ -88,7 +90,7 @@ def test_parquet_batch(server, songs, tmp_path, capsys):
 def test_labels_from_a_model_dir_option(server, model_dir, songs, capsys):
     code, out, _ = run(capsys, "predict", "--url", server.url, "--song", "Live Forever", "--songs", str(songs),
                        "--labels", str(model_dir), "--json")  # fmt: skip
-    assert code == 0 and list(json.loads(out)[0]["probabilities"]) == LABELS
+    assert code == 0 and list(json.loads(out)["rows"][0]["probabilities"]) == LABELS
 
 
 @pytest.mark.skipif(not REAL_SONGS.is_file(), reason="the shared song table is not on this machine")
@@ -200,12 +202,7 @@ def test_a_model_with_other_inputs_is_refused(songs, tmp_path, capsys):
 def test_serve_process_answers_the_lab_body(tmp_path):
     """`jukebox serve --model DIR` as a real process: binds 127.0.0.1, answers the lab's exact body."""
     model = build_model(tmp_path / "jukebox", with_labels_file=False)
-    command = [sys.executable, "-m", "jukebox", "serve", "--model", str(model), "--port", "0"]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        process.stdout.readline()
-        url = process.stdout.readline().split()[1].removesuffix("/v2/models/jukebox/infer")
+    with serve_process(model, REPO) as url:
         assert url.startswith("http://127.0.0.1:")
         body = {"inputs": [{"name": "danceability", "shape": [1, 1], "datatype": "FP32", "data": [0.64]}]}
         body["inputs"] += [i for i in lab_body()["inputs"] if i["name"] != "danceability"]
@@ -214,9 +211,6 @@ def test_serve_process_answers_the_lab_body(tmp_path):
         labels = requests.get(url + "/jukebox/models/jukebox/labels", timeout=10).json()["labels"]
         assert labels == LABELS  # from the ONNX metadata when there is no labels.json
         assert np.isclose(sum(answer["outputs"][0]["data"]), 1.0, atol=1e-5)
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def test_serve_refuses_a_directory_without_a_model(tmp_path, capsys):

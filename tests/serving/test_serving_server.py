@@ -174,7 +174,7 @@ def test_unknown_route_and_wrong_method_answer_json(http, server):
 
 
 def test_labels_extension(http, server):
-    assert http.get(server.url + "/jukebox/models/jukebox/labels").json() == {
-        "name": "jukebox",
-        "labels": LABELS,
-    }
+    body = http.get(server.url + "/jukebox/models/jukebox/labels").json()
+    assert set(body) == {"name", "labels", "output_semantics", "feature_ranges"}
+    assert body["name"] == "jukebox" and body["labels"] == LABELS and body["output_semantics"] == "softmax"
+    assert set(body["feature_ranges"]) == set(FEATURES)

@@ -23,6 +23,8 @@ def test_train_prints_summary_and_warns_about_synthetic_labels(
     assert main(["train", "--data", SMALL_SOURCE, "--out", str(tmp_path / "m"), *FAST]) == 0
     out, err = capsys.readouterr()
     assert "accuracy_vs_bayes" in out and "SYNTHETIC (sample data)" in out
+    for column in ("model", "prior", "chance", "lift vs prior", "oracle", "recall_at_5", "mean_average_precision"):
+        assert column in out
     assert "*** WARNING: SYNTHETIC LABELS" in err and "fitting the MLP" in err
     assert (tmp_path / "m" / "1" / "model.onnx").is_file()
 
@@ -78,10 +80,15 @@ def test_explore_writes_a_report(tmp_path: Path, capsys: pytest.CaptureFixture[s
     summary = json.loads(capsys.readouterr().out)
     assert summary["labels_synthetic"] is True
     assert sorted(p.name for p in out.iterdir()) == [
-        "REPORT.md", "class_balance.png", "correlations.png", "distributions.png", "summary.json"
+        "REPORT.md", "class_balance.png", "correlations.png", "distributions.png", "features_by_country.png",
+        "summary.json",
     ]  # fmt: skip
     report = (out / "REPORT.md").read_text()
-    for heading in ("## Counts", "## Missing values", "## Feature correlations", "## Class balance"):
+    for heading in ("## Counts", "## Missing values", "## Feature correlations", "## Class balance",
+                    "## Countries per song", "## Feature distributions per country"):  # fmt: skip
         assert heading in report
+    spread = summary["countries_per_song"]
+    assert sum(spread["songs_by_countries"].values()) == summary["data"]["songs"]
+    assert set(summary["songs_per_country"]) == {"US", "GB", "DE", "BR", "MX"}
     assert "SYNTHETIC LABELS" in report
     assert set(summary["separation"]) == set(FEATURES)

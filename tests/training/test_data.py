@@ -33,13 +33,17 @@ def rankings() -> pd.DataFrame:
 
 
 def test_join_drops_and_counts_missing_and_unmatched_rows() -> None:
-    frame, stats, missing = join_tables(properties(), rankings())
-    assert list(frame.columns) == ["spotify_id", "country", *FEATURES]
-    assert frame["country"].tolist() == ["US", "GB", "US", "GB"]
+    props = properties()
+    props.loc[1, "tempo"] = np.nan  # s1's only chart row is dropped for a missing value
+    frame, stats, missing = join_tables(props, rankings())
+    assert list(frame.columns) == ["spotify_id", "country", "daily_rank", *FEATURES]
+    assert frame["country"].tolist() == ["US", "GB", "GB"]
     assert stats["rows_without_song_properties"] == 1  # "zz"
-    assert stats["rows_dropped_missing_values"] == 2  # None and "" (global chart rows)
-    assert stats["rows"] == 4 and stats["songs"] == 3 and stats["countries"] == 2
-    assert missing["country"] == 1
+    assert stats["rows_without_country"] == 2  # None and "" (global chart rows)
+    assert stats["rows_dropped_missing_values"] == 1
+    assert stats["rows"] == 3 and stats["songs"] == 2 and stats["countries"] == 2
+    assert stats["song_country_pairs"] == 3 and stats["rows_outside_dates"] == 0
+    assert missing["country"] == 1 and missing["tempo"] == 1
 
 
 def test_join_keeps_one_row_per_duplicated_song() -> None:
@@ -69,6 +73,17 @@ def test_nan_only_feature_column_is_refused() -> None:
         join_tables(properties().assign(tempo=np.nan), rankings())
 
 
+@pytest.mark.parametrize("value", [np.inf, -np.inf, 1e300])
+def test_a_feature_that_is_not_a_finite_fp32_number_is_refused_naming_the_column(value: float) -> None:
+    props = properties()
+    props.loc[2, "loudness"] = value  # s2 only charts globally: its row is dropped before the check
+    props.loc[0, "loudness"] = value  # s0 charts twice
+    with pytest.raises(
+        InputError, match=r"song properties: column\(s\) loudness \(2 rows\) hold values that are not finite FP32"
+    ):
+        join_tables(props, rankings())
+
+
 def test_empty_and_single_class_data_are_refused() -> None:
     with pytest.raises(InputError, match="no rows left"):
         join_tables(properties(), rankings().iloc[0:0])
@@ -80,13 +95,14 @@ def test_parse_sources(tmp_path: Path) -> None:
     assert DataSource.parse("sample:rows=10,countries=3").sample == {"rows": 10, "countries": 3}
     upstream = DataSource.parse(None)
     assert upstream.rankings and upstream.rankings.endswith("99-data_prep/song_rankings.parquet")
+    (tmp_path / "song_properties.parquet").touch()
     local = DataSource.parse(str(tmp_path), rankings="r.parquet")
     assert local.properties == str(tmp_path / "song_properties.parquet") and local.rankings == "r.parquet"
     with pytest.raises(InputError, match="bad option 'bogus=1'; allowed: rows, countries"):
         DataSource.parse("sample:bogus=1")
     with pytest.raises(InputError, match="rows must be an integer"):
         DataSource.parse("sample:rows=many")
-    with pytest.raises(InputError, match="not a directory, URL"):
+    with pytest.raises(InputError, match="not a directory, a chart CSV"):
         DataSource.parse(str(tmp_path / "nope"))
 
 
@@ -99,11 +115,14 @@ def test_load_from_directory(tmp_path: Path) -> None:
 
 
 def test_missing_file_and_bad_parquet(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="song properties: no such file"):
-        load_data(DataSource.parse(str(tmp_path)))
+    with pytest.raises(InputError, match=r"no song_properties.parquet or song_rankings.parquet there"):
+        DataSource.parse(str(tmp_path))
+    rankings().to_parquet(tmp_path / "song_rankings.parquet")
     (tmp_path / "song_properties.parquet").write_text("not parquet")
-    with pytest.raises(InputError, match=r"cannot read .* as parquet"):
+    with pytest.raises(InputError, match=r"song properties .*song_properties.parquet: cannot read it as parquet"):
         load_data(DataSource.parse(str(tmp_path)))
+    with pytest.raises(InputError, match=r"song properties .*nope.parquet: no such file"):
+        load_data(DataSource.parse(str(tmp_path), properties=str(tmp_path / "nope.parquet")))
 
 
 def test_sample_source_is_flagged_synthetic() -> None:

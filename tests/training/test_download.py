@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from jukebox.errors import ServiceError
-from training.data import DataSource, cache_dir, download, load_data
+from training.data import DataSource, cache_dir, cache_path, load_data, read_table
+from training.features import PROPERTY_COLUMNS
 from training.sample import make_sample
 
 
@@ -23,14 +24,20 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+def www(tmp_path: Path) -> Path:
     root = tmp_path / "www" / "99-data_prep"
     root.mkdir(parents=True)
     sample = make_sample(rows=400, countries=3, songs=80)
     sample.properties.to_parquet(root / "song_properties.parquet")
     sample.rankings.to_parquet(root / "song_rankings.parquet")
+    (root / "garbage.parquet").write_bytes(b"<html>rate limited</html>")
+    return root
+
+
+@pytest.fixture
+def server(www: Path) -> Iterator[str]:
     QuietHandler.requests = []
-    handler = functools.partial(QuietHandler, directory=str(tmp_path / "www"))
+    handler = functools.partial(QuietHandler, directory=str(www.parent))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -41,11 +48,13 @@ def server(tmp_path: Path) -> Iterator[str]:
 
 def test_downloads_once_into_the_cache(server: str, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    first = download(f"{server}/song_properties.parquet", cache)
-    second = download(f"{server}/song_properties.parquet", cache)
-    assert first == second and first.parent == cache and first.name.endswith("-song_properties.parquet")
+    url = f"{server}/song_properties.parquet"
+    first = read_table(url, "song properties", cache, columns=PROPERTY_COLUMNS)
+    second = read_table(url, "song properties", cache, columns=PROPERTY_COLUMNS)
+    assert first.equals(second)
     assert QuietHandler.requests.count("/99-data_prep/song_properties.parquet") == 1
-    assert not [p for p in cache.iterdir() if p.name.endswith(".part")]
+    assert [p.name for p in cache.iterdir()] == [cache_path(url, cache).name]
+    assert cache_path(url, cache).name.endswith("-song_properties.parquet")
 
 
 def test_url_folder_source_loads_through_the_cache(server: str, tmp_path: Path) -> None:
@@ -57,8 +66,38 @@ def test_url_folder_source_loads_through_the_cache(server: str, tmp_path: Path) 
 
 def test_http_error_is_a_service_error_and_leaves_no_file(server: str, tmp_path: Path) -> None:
     with pytest.raises(ServiceError, match=r"cannot download .*missing\.parquet.*--data sample"):
-        download(f"{server}/missing.parquet", tmp_path / "cache")
+        read_table(f"{server}/missing.parquet", "song properties", tmp_path / "cache")
     assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_a_garbage_download_is_not_cached_and_the_error_names_the_url(server: str, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    url = f"{server}/garbage.parquet"
+    for attempt in (1, 2):
+        with pytest.raises(ServiceError) as caught:
+            read_table(url, "song properties", cache)
+        message = str(caught.value)
+        assert url in message and "cannot read it as parquet" in message and "not cached" in message
+        assert str(cache) not in message
+        assert list(cache.iterdir()) == []
+        assert QuietHandler.requests.count("/99-data_prep/garbage.parquet") == attempt  # fetched again
+
+
+def test_a_download_without_the_expected_columns_is_not_cached(server: str, tmp_path: Path) -> None:
+    url = f"{server}/song_rankings.parquet"  # a parquet file, but not a song properties table
+    with pytest.raises(ServiceError, match=r"song properties http://.*song_rankings\.parquet: missing column"):
+        read_table(url, "song properties", tmp_path / "cache", columns=PROPERTY_COLUMNS)
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_garbage_cached_by_an_older_version_is_replaced(server: str, www: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    url = f"{server}/song_properties.parquet"
+    cached = cache_path(url, cache)
+    cache.mkdir()
+    cached.write_bytes(b"half a download")
+    frame = read_table(url, "song properties", cache, columns=PROPERTY_COLUMNS)
+    assert len(frame) == 80 and cached.read_bytes() == (www / "song_properties.parquet").read_bytes()
 
 
 def test_cache_dir_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from jukebox.errors import InputError
-from training.evaluate import evaluate
+from training.evaluate import row_metrics
 from training.features import FEATURES
-from training.model import fit_rows, split_by_song
+from training.model import pair_rows, song_rows, split_by_song
 from training.sample import COUNTRY_CODES, make_sample
 
 
@@ -38,14 +38,25 @@ def test_split_needs_songs_on_both_sides() -> None:
         split_by_song(chart(songs=2), 0.1, seed=0)
 
 
-def test_aggregation_weights_count_rows_per_song_and_country() -> None:
-    frame = chart(songs=3, rows_per_song=3)  # each song: US, GB, US
-    X, y, w = fit_rows(frame, aggregate=True)
-    assert len(y) == 6 and w.sum() == len(frame)
-    assert sorted(zip(y.tolist(), w.tolist(), strict=True)) == [("GB", 1.0)] * 3 + [("US", 2.0)] * 3
-    assert X.shape == (6, 13)
-    _, y_all, w_all = fit_rows(frame, aggregate=False)
-    assert len(y_all) == 9 and set(w_all) == {1.0}
+def test_pair_rows_weights() -> None:
+    frame = chart(songs=3, rows_per_song=3).assign(daily_rank=[1, 50, 26] * 3)  # each song: US, GB, US
+    rows = pair_rows(frame, "rows")
+    assert rows.X.shape == (6, 13) and rows.weights.sum() == len(frame)
+    assert sorted(zip(rows.y.tolist(), rows.weights.tolist(), strict=True)) == [("GB", 1.0)] * 3 + [("US", 2.0)] * 3
+    # every song counts once: split evenly, by days (2 of 3 in US), by rank-weighted days
+    assert sorted(pair_rows(frame, "songs").weights.tolist()) == [0.5] * 6
+    assert sorted(pair_rows(frame, "songDays").weights.tolist()) == pytest.approx([1 / 3] * 3 + [2 / 3] * 3)
+    us = 1.0 + 0.5  # ranks 1 and 26 weigh (51 - r) / 50; rank 50 (GB) weighs 0.02
+    assert sorted(pair_rows(frame, "songRank").weights.tolist()) == pytest.approx(
+        [0.02 / (us + 0.02)] * 3 + [us / (us + 0.02)] * 3
+    )
+    with pytest.raises(InputError, match="songRank needs a daily_rank column"):
+        pair_rows(frame.drop(columns="daily_rank"), "songRank")
+
+
+def test_song_rows_mark_every_country_a_song_charted_in() -> None:
+    rows = song_rows(chart(songs=2, rows_per_song=3), ["DE", "GB", "US"])
+    assert rows.y.tolist() == [[0, 1, 1], [0, 1, 1]] and rows.weights.tolist() == [1.0, 1.0]
 
 
 def test_metrics_on_a_tiny_known_answer() -> None:
@@ -58,18 +69,17 @@ def test_metrics_on_a_tiny_known_answer() -> None:
             [0.1, 0.1, 0.7, 0.1],  # true C: right
         ]
     )
-    m = evaluate(proba, classes, np.array(["A", "B", "D", "C"]))
+    m = row_metrics(proba, classes, np.array(["A", "B", "D", "C"]))
     assert m["accuracy"] == 0.5
     assert m["top3_accuracy"] == 0.75
     # per class precision: A 1/2, B 0, C 1, D 0 -> 0.375; recall: A 1, B 0, C 1, D 0 -> 0.5
     assert m["precision_macro"] == pytest.approx(0.375)
     assert m["recall_macro"] == pytest.approx(0.5)
     assert m["f1_macro"] == pytest.approx((2 / 3 + 1) / 4)
-    assert m["bayes_optimal_accuracy"] is None
 
 
 def test_unknown_test_country_counts_as_wrong() -> None:
-    m = evaluate(np.array([[0.9, 0.1], [0.2, 0.8]]), ["A", "B"], np.array(["A", "Z"]))
+    m = row_metrics(np.array([[0.9, 0.1], [0.2, 0.8]]), ["A", "B"], np.array(["A", "Z"]))
     assert m["accuracy"] == 0.5 and m["top3_accuracy"] == 0.5
 
 

@@ -44,6 +44,18 @@ def test_labels_in_metadata_and_labels_json(model_bytes: bytes, trained: TrainRe
     assert json.loads((trained.out / "labels.json").read_text()) == trained.labels
     assert json.loads(props["features"]) == list(FEATURES)
     assert props["labels_synthetic"] == "true"
+    assert props["output_semantics"] == "softmax"
+
+
+def test_feature_ranges_in_metadata_and_beside_the_model(model_bytes: bytes, trained: TrainResult) -> None:
+    props = {p.key: p.value for p in onnx.load_from_string(model_bytes).metadata_props}
+    ranges = json.loads(props["feature_ranges"])
+    assert ranges == json.loads((trained.out / "feature_ranges.json").read_text())
+    assert sorted(ranges) == sorted(FEATURES)
+    for entry in ranges.values():
+        assert entry["min"] <= entry["low"] <= entry["high"] <= entry["max"]
+    assert 20_000 < ranges["duration_ms"]["low"] < ranges["duration_ms"]["high"] < 2_000_000
+    assert not list((trained.out / "1").glob("*.json"))  # only model.onnx under 1/
 
 
 def test_openvino_loads_and_predicts_probabilities(trained: TrainResult) -> None:
@@ -60,29 +72,44 @@ def small_fit() -> tuple[object, np.ndarray]:
 
 
 @pytest.mark.parametrize(
-    ("activation", "layers", "binary"),
-    [("relu", [8, 4], False), ("logistic", [6], False), ("tanh", [5], True)],
+    ("activation", "layers", "binary", "head"),
+    [
+        ("relu", [8, 4], False, "softmax"),
+        ("logistic", [6], False, "softmax"),
+        ("tanh", [5], True, "softmax"),
+        ("tanh", [5], False, "sigmoid"),
+        ("relu", [4], True, "sigmoid"),
+    ],
 )
-def test_parity_holds_for_each_activation_and_binary(small_fit, tmp_path: Path, activation, layers, binary) -> None:
+def test_parity_holds_for_each_activation_head_and_binary(
+    small_fit, tmp_path: Path, activation, layers, binary, head
+) -> None:
     frame, X = small_fit
     if binary:
         frame = frame.assign(country=np.where(frame["country"] == "US", "US", "GB"))
-    pipeline = fit(frame, TrainingParams(activation=activation, hidden_layers=layers, max_iter=15))
+    model = fit(frame, TrainingParams(activation=activation, hidden_layers=layers, max_iter=15, head=head))
     path = tmp_path / "model.onnx"
-    path.write_bytes(export_onnx(pipeline))
-    diffs = check_parity(pipeline, path, X)
+    path.write_bytes(export_onnx(model))
+    diffs = check_parity(model, path, X)
     assert diffs["onnxruntime_vs_sklearn"] <= 1e-5 and diffs["openvino_vs_onnxruntime"] <= 1e-4
-    assert onnx.load(path).graph.output[0].type.tensor_type.shape.dim[1].dim_value == (2 if binary else 4)
+    graph = onnx.load(path).graph
+    assert graph.output[0].type.tensor_type.shape.dim[1].dim_value == (2 if binary else 4)
+    assert graph.node[-1].op_type == ("Sigmoid" if head == "sigmoid" else "Softmax")
+    sums = openvino_proba(path, X).sum(axis=1)
+    if head == "softmax":
+        np.testing.assert_allclose(sums, 1.0, atol=1e-5)
+    else:  # independent per-country scores
+        assert np.abs(sums - 1.0).max() > 0.05
 
 
 def test_parity_check_fails_on_a_wrong_model(small_fit, tmp_path: Path) -> None:
     frame, X = small_fit
-    pipeline = fit(frame, TrainingParams(hidden_layers=[8], max_iter=15))
-    model = onnx.load_from_string(export_onnx(pipeline))
+    fitted = fit(frame, TrainingParams(hidden_layers=[8], max_iter=15))
+    model = onnx.load_from_string(export_onnx(fitted))
     for init in model.graph.initializer:
         if init.name == "b1":
             init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) + np.float32(0.5), "b1"))
     path = tmp_path / "model.onnx"
     onnx.save(model, path)
     with pytest.raises(CheckFailed, match=r"onnxruntime_vs_sklearn max \|diff\|"):
-        check_parity(pipeline, path, X)
+        check_parity(fitted, path, X)

@@ -43,8 +43,14 @@ def test_option_errors_name_the_option() -> None:
 
 
 def test_unreadable_or_malformed_specs(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match=r"--spec .*absent.yaml: no such file"):
         load_params(tmp_path / "absent.yaml")
+    with pytest.raises(InputError, match=r"--spec .*: is a directory"):
+        load_params(tmp_path)
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes(b"# r\xe9sum\xe9\ntraining: {seed: 1}\n")
+    with pytest.raises(InputError, match=r"--spec .*latin1.yaml: not UTF-8 text \(byte 0xe9 at offset 3\)"):
+        load_params(latin1)
     bad = tmp_path / "bad.yaml"
     bad.write_text("training: [1, 2]\n")
     with pytest.raises(SpecError, match="training: must be a mapping"):

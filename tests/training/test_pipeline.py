@@ -17,11 +17,16 @@ from .conftest import SMALL_SOURCE
 
 def test_model_dir_layout(trained: TrainResult) -> None:
     names = sorted(p.relative_to(trained.out).as_posix() for p in trained.out.rglob("*"))
-    assert names == ["1", "1/model.onnx", "MODEL_CARD.md", "confusion_matrix.png", "labels.json", "metrics.json"]
+    assert names == [
+        "1", "1/model.onnx", "MODEL_CARD.md", "confusion_matrix.png", "feature_ranges.json", "labels.json",
+        "metrics.json",
+    ]  # fmt: skip
     assert (trained.out / "confusion_matrix.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(trained.out.parent.glob(".*"))  # no temp dir left beside it
     card = (trained.out / "MODEL_CARD.md").read_text()
     assert "SYNTHETIC LABELS" in card and trained.metrics["data"]["fingerprint"] in card
+    assert "| metric | model | prior | chance | lift vs prior | oracle |" in card
+    assert "p(country | song)" in card and "do not MinMax-scale" in card
 
 
 def test_metrics_json(trained: TrainResult) -> None:
@@ -36,6 +41,15 @@ def test_metrics_json(trained: TrainResult) -> None:
     assert metrics["params"]["hiddenLayers"] == [16]
     assert metrics["split"]["train_rows"] + metrics["split"]["test_rows"] == metrics["data"]["rows"]
     assert metrics["parity"]["onnxruntime_vs_sklearn"] <= 1e-5
+    for name in ("chance", "prior", "oracle"):
+        baseline = metrics["baselines"][name]
+        assert set(baseline) == {"accuracy", "top3_accuracy", "recall_at_5", "recall_at_10", "mean_average_precision"}
+    assert scores["accuracy"] > metrics["baselines"]["prior"]["accuracy"] > 0
+    assert metrics["lift_over_prior"]["accuracy"] == pytest.approx(
+        scores["accuracy"] / metrics["baselines"]["prior"]["accuracy"]
+    )
+    assert metrics["model"]["output_semantics"] == "softmax"
+    assert metrics["fit"]["epochs"] <= 40 and metrics["fit"]["best_epoch"] <= metrics["fit"]["epochs"]
 
 
 def test_same_data_and_seed_give_same_bytes_and_metrics(

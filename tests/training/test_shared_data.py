@@ -1,7 +1,8 @@
-"""Real audio features from ../shared/data (skipped when that folder is absent)."""
+"""Real data from ../shared/data: the song table and the charts-2023 chart CSV (skipped when absent)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -46,4 +47,53 @@ def test_real_features_with_an_upstream_shaped_rankings_table(real_properties: P
     result = train(source, tmp_path / "m", TrainingParams(hidden_layers=[8], max_iter=10))
     assert not result.labels_synthetic and result.metrics["metrics"]["bayes_optimal_accuracy"] is None
     assert result.labels == ["DE", "GB", "US"]
-    assert result.metrics["data"]["rows_dropped_missing_values"] > 0
+    assert result.metrics["data"]["rows_without_country"] > 0
+
+
+@pytest.fixture(scope="module")
+def charts_2023() -> Path:
+    from tests.conftest import SHARED_DIR
+
+    path = SHARED_DIR / "data" / "charts-2023"
+    if not (path / "universal_top_spotify_songs.csv").is_file():
+        pytest.skip(f"{path}/universal_top_spotify_songs.csv is absent (../shared is not beside the repo)")
+    return path
+
+
+def test_charts_2023_loads_with_no_conversion_step(charts_2023: Path) -> None:
+    from training.data import load_data
+
+    dataset = load_data(DataSource.parse(str(charts_2023)))
+    stats = dataset.stats
+    assert stats["ranking_rows"] == 19_999 and stats["rows_without_country"] == 300  # the global chart
+    assert stats["rows"] == 19_699 and stats["countries"] == 72 and stats["songs"] == 2_222
+    assert stats["rows_dropped_missing_values"] == 0 and stats["rows_without_song_properties"] == 0
+    assert stats["songs_with_varying_features"] == 1
+    assert dataset.frame["is_explicit"].isin([0.0, 1.0]).all()
+    countries = set(dataset.frame["country"])
+    assert {"US", "GB", "JP", "ZA"} <= countries and all(len(code) == 2 and code.isupper() for code in countries)
+
+
+def test_charts_2023_features_against_the_lab_song_table(charts_2023: Path, real_properties: Path) -> None:
+    """The CSV's own features win by default; --properties replaces them and the differences are counted."""
+    from training.data import load_data
+
+    dataset = load_data(DataSource.parse(str(charts_2023), properties=str(real_properties)))
+    assert dataset.stats["songs_features_differ_from_properties"] == 12
+    assert dataset.stats["songs"] == 2_222
+
+
+def test_jukebox_train_on_charts_2023_prints_baselines(charts_2023: Path, tmp_path: Path, capsys) -> None:
+    from jukebox.cli import main
+
+    out = tmp_path / "model"
+    code = main(["train", "--data", str(charts_2023), "--out", str(out), "--hidden-layers", "16", "--max-iter", "30"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "labels" in printed and "real" in printed and "lift vs prior" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data"]["rows_without_country"] == 300 and not metrics["labels_synthetic"]
+    model, prior, chance = metrics["metrics"], metrics["baselines"]["prior"], metrics["baselines"]["chance"]
+    assert model["recall_at_5"] > 2 * prior["recall_at_5"] and model["recall_at_5"] > 2 * chance["recall_at_5"]
+    assert chance["accuracy"] == pytest.approx(1 / 72, rel=0.05)
+    assert metrics["baselines"]["oracle"] is None and model["bayes_optimal_accuracy"] is None
