@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 import typing
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from generator.spec import Spec
+from generator.environments import merged_serving
+from generator.spec import Environment, Minio, Serving, Spec, Storage
 from jukebox.errors import InputError, Problem, SpecError
 from jukebox.inputs import parse_yaml, read_text, shorten
 
@@ -95,63 +98,84 @@ def _model_in(annotation: Any) -> Any:
 
 
 def cross_field_problems(data: dict[str, Any]) -> list[Problem]:
-    """Rules spanning several fields, checked on the raw mapping so they are reported with field errors."""
-    return [
-        *_duplicate_namespaces(data),
-        *_storage_problems(data),
-        *_replica_problems(data),
-    ]
+    """Rules spanning several sections, on each section the models could validate (so they are reported
+    together with field errors elsewhere; defaults come from the models, never restated here)."""
+    sections = _Sections(data)
+    problems: list[Problem] = []
+    for rule, needs in _CROSS_FIELD_RULES:
+        parsed = [sections.get(name) for name in needs]
+        if all(section is not None for section in parsed):
+            problems += rule(*parsed)
+    return problems
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+class _Sections:
+    """The spec's top-level sections, each validated on its own with the Spec's field type and default."""
+
+    def __init__(self, data: dict[str, Any]):
+        self._data = data
+        self._parsed: dict[str, Any] = {}
+
+    def get(self, name: str) -> Any:
+        if name not in self._parsed:
+            self._parsed[name] = self._validate(name)
+        return self._parsed[name]
+
+    def _validate(self, name: str) -> Any:
+        field = Spec.model_fields[name]
+        raw = self._data.get(field.alias or name, _MISSING)
+        if raw is _MISSING:
+            return None if field.is_required() else field.get_default(call_default_factory=True)
+        try:
+            return _adapter(name).validate_python(raw)
+        except ValidationError:
+            return None  # its field errors are reported already
 
 
-def _duplicate_namespaces(data: dict[str, Any]) -> list[Problem]:
+_MISSING = object()
+
+
+@cache
+def _adapter(name: str) -> TypeAdapter[Any]:
+    field = Spec.model_fields[name]
+    # The field's own type and constraints (min_length...), without its alias and description.
+    annotated: Any = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+    return TypeAdapter(annotated)
+
+
+def _duplicate_namespaces(environments: dict[str, Environment], minio: Minio) -> list[Problem]:
     owners: dict[str, str] = {}
     problems = []
-    for env, settings in _mapping(data.get("environments")).items():
-        namespace = _mapping(settings).get("namespace")
-        if not isinstance(namespace, str):
-            continue
-        if namespace in owners:
+    for env, settings in environments.items():
+        if settings.namespace in owners:
             problems.append(
                 Problem(
                     f"environments.{env}.namespace",
-                    f"{namespace!r} is already used by environments.{owners[namespace]}",
+                    f"{settings.namespace!r} is already used by environments.{owners[settings.namespace]}",
                 )
             )
-        owners.setdefault(namespace, env)
-    minio = _mapping(data.get("minio"))
-    minio_namespace = minio.get("namespace", "jukebox-minio")
-    if minio.get("enabled", True) and minio_namespace in owners:
+        owners.setdefault(settings.namespace, env)
+    if minio.enabled and minio.namespace in owners:
         problems.append(
-            Problem("minio.namespace", f"{minio_namespace!r} is already used by environments.{owners[minio_namespace]}")
+            Problem("minio.namespace", f"{minio.namespace!r} is already used by environments.{owners[minio.namespace]}")
         )
     return problems
 
 
-def _storage_problems(data: dict[str, Any]) -> list[Problem]:
-    minio = _mapping(data.get("minio"))
-    storage = _mapping(data.get("storage"))
-    enabled = minio.get("enabled", True)
-    if not enabled and not storage.get("endpoint"):
+def _storage_problems(storage: Storage, minio: Minio) -> list[Problem]:
+    if not minio.enabled and not storage.endpoint:
         return [Problem("storage.endpoint", "required when minio.enabled is false (no in-cluster MinIO to default to)")]
-    bucket = storage.get("bucket", "models")
-    buckets = minio.get("buckets", ["models", "pipeline", "data", "data-cache"])
-    if enabled and isinstance(buckets, list) and bucket not in buckets:
-        return [Problem("storage.bucket", f"{bucket!r} must be one of minio.buckets ({', '.join(map(str, buckets))})")]
+    if minio.enabled and storage.bucket not in minio.buckets:
+        allowed = ", ".join(minio.buckets)
+        return [Problem("storage.bucket", f"{storage.bucket!r} must be one of minio.buckets ({allowed})")]
     return []
 
 
-def _replica_problems(data: dict[str, Any]) -> list[Problem]:
-    serving = _mapping(data.get("serving"))
+def _replica_problems(serving: Serving, environments: dict[str, Environment]) -> list[Problem]:
     problems = []
-    for env, settings in _mapping(data.get("environments")).items():
-        overrides = _mapping(_mapping(settings).get("serving"))
-        replicas = _mapping(overrides.get("replicas") or serving.get("replicas"))
-        mode = overrides.get("deploymentMode") or serving.get("deploymentMode", "RawDeployment")
-        if replicas.get("min", 1) == 0 and mode == "RawDeployment":
+    for env, settings in environments.items():
+        effective = merged_serving(serving, settings.serving)
+        if effective.replicas.min == 0 and effective.deployment_mode != "Serverless":
             problems.append(
                 Problem(f"environments.{env}.serving.replicas.min", "0 needs deploymentMode Serverless (scale to zero)")
             )
@@ -200,3 +224,10 @@ def platform_namespace_problems(spec: Spec) -> list[Problem]:
         for path, namespace in claims
         if namespace in taken
     ]
+
+
+_CROSS_FIELD_RULES: list[tuple[Callable[..., list[Problem]], tuple[str, ...]]] = [
+    (_duplicate_namespaces, ("environments", "minio")),
+    (_storage_problems, ("storage", "minio")),
+    (_replica_problems, ("serving", "environments")),
+]

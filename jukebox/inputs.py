@@ -23,24 +23,48 @@ SHOWN_VALUE_CHARS = 80
 _LoaderBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def read_text(path: Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> str:
-    """The file's text; InputError (exit 2) naming `what` and the path for anything but a readable UTF-8 file."""
+def read_bytes(path: Path, what: str, max_bytes: int | None = None) -> bytes:
+    """The file's bytes; InputError (exit 2) naming `what` and the path for anything but a readable file."""
     try:
-        size = path.stat().st_size
         if path.is_dir():
             raise InputError(f"{what} {path}: is a directory, not a file")
-        if size > max_bytes:
-            raise InputError(f"{what} {path}: {size} bytes, more than the {max_bytes} a {what} may have")
-        data = path.read_bytes()
+        if max_bytes is not None and path.stat().st_size > max_bytes:
+            raise InputError(f"{what} {path}: {path.stat().st_size} bytes; at most {max_bytes} are read")
+        return path.read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{what} {path}: not found") from None
+        raise InputError(f"{what} {path}: no such file") from None
     except OSError as error:
-        raise InputError(f"{what} {path}: cannot read: {error.strerror or error}") from None
+        raise InputError(f"{what} {path}: cannot read it ({error.strerror or error})") from None
+
+
+def read_text(path: str | Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> str:
+    """The file's text as UTF-8 (a leading byte-order mark dropped); InputError naming `what` otherwise.
+
+    `what` names the file for the user, e.g. "spec file", "--labels" or "labels.json"."""
+    path = Path(path)
+    data = read_bytes(path, what, max_bytes)
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise InputError(f"{what} {path}: not UTF-8 text (byte {error.start}, line {line})") from None
+        raise InputError(
+            f"{what} {path}: not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}, line {line})"
+        ) from None
+
+
+def require_readable_file(path: str | Path, what: str) -> Path:
+    """`path` as a Path once it is known to be a regular file this process can open (binary formats)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{what} {path}: is a directory, not a file")
+    if not path.is_file():
+        raise InputError(f"{what} {path}: no such file")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as error:
+        raise InputError(f"{what} {path}: cannot read it ({error.strerror or error})") from None
+    return path
 
 
 def shorten(value: Any, limit: int = SHOWN_VALUE_CHARS) -> str:

@@ -9,8 +9,8 @@ import numpy as np
 import requests
 
 from jukebox.errors import CheckFailed, InputError, ServiceError
+from jukebox.inputs import read_text
 from serving.contract import FEATURES, OUTPUT, WARNING_HEADER
-from training.files import read_text
 
 #: Rows per infer request. The local server (aiohttp) refuses bodies over 1 MiB; a row is 13 numbers
 #: of at most 24 characters (a float32 written as a double, e.g. -1.2345678901234567e-38) plus

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jukebox.errors import InputError
+from jukebox.inputs import read_text
 from training.features import FEATURES as TRAINING_FEATURES
-from training.files import read_text
 from training.ranges import METADATA_KEY as RANGES_METADATA_KEY
 from training.ranges import RANGES_FILE, Ranges, parse_ranges
 

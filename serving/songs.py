@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from jukebox.errors import InputError
+from jukebox.inputs import require_readable_file
 from serving.contract import FEATURES
-from training.files import require_readable_file
 
 DEFAULT_SONGS = "https://github.com/rhoai-mlops/jukebox/raw/refs/heads/main/99-data_prep/song_properties.parquet"
 OFFLINE_HINT = "pass a local file, or set JUKEBOX_SONGS"

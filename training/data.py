@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from jukebox.errors import InputError, ServiceError
+from jukebox.inputs import require_readable_file
 from training import charts
 from training.features import (
     FEATURES,
@@ -32,7 +33,6 @@ from training.features import (
     require_label_columns,
     require_numeric_features,
 )
-from training.files import require_readable_file
 from training.progress import QUIET, Progress
 
 if TYPE_CHECKING:

@@ -10,13 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from jukebox.errors import Problem, SpecError
-from training.files import read_text
 
 
 class TrainingParams(BaseModel):
     """How the MLP is trained and evaluated. Defaults chosen on real charts (charts-2023, benchmarks/train.py)."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+    # strict: a YAML string is not a boolean or a number here either (as everywhere in the spec).
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True, strict=True, allow_inf_nan=False
+    )
 
     head: Literal["softmax", "sigmoid"] = Field(
         default="softmax",
@@ -79,40 +81,23 @@ def _problems(error: pydantic.ValidationError, prefix: str, options: dict[str, s
     return problems
 
 
-def read_spec_training(spec: str | Path) -> dict[str, Any]:
-    """The `training` mapping of a model spec YAML file ({} when the section is absent)."""
-    import yaml
-
-    path = Path(spec)
-    text = read_text(path, "--spec")
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise SpecError(str(path), [Problem("", f"not valid YAML: {error}")]) from None
-    if document is None:
-        return {}
-    if not isinstance(document, dict):
-        raise SpecError(str(path), [Problem("", "the spec must be a mapping")])
-    section = document.get("training")
-    if section is None:
-        return {}
-    if not isinstance(section, dict):
-        raise SpecError(str(path), [Problem("training", "must be a mapping of training parameters")])
-    return section
-
-
 def load_params(
     spec: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
     option_names: dict[str, str] | None = None,
 ) -> TrainingParams:
-    """Spec `training:` section (absent = defaults) with `overrides` (field name -> value) on top.
+    """The spec's `training:` section (absent = defaults) with `overrides` (field name -> value) on top.
 
     `option_names` maps field names to the command-line option that set them, so errors name it.
     """
-    section = read_spec_training(spec) if spec is not None else {}
+    values: dict[str, Any] = {}
+    if spec is not None:
+        # The one spec loader (strict YAML, the whole spec validated): `train --spec` accepts exactly what
+        # `render` accepts. Imported here: generator.spec imports this module.
+        from generator.loader import load_spec
+
+        values = load_spec(Path(spec)).training.model_dump(by_alias=True)
     fields = TrainingParams.model_fields
-    values = dict(section)
     options: dict[str, str] = {}
     for name, value in (overrides or {}).items():
         alias = fields[name].alias or name

@@ -75,9 +75,9 @@ def test_even_a_harmless_alias_is_refused_with_its_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"model: \xff\xfe caf\xe9\n", "spec file {path}: not UTF-8 text (byte 7, line 1)"),
+        (b"model: \xff\xfe caf\xe9\n", "spec file {path}: not UTF-8 text (byte 0xff at offset 7, line 1)"),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "spec file {path}: not UTF-8 text"),
-        (b"# " + b"x" * (1024 * 1024), "more than the 1048576 a spec file may have"),
+        (b"# " + b"x" * (1024 * 1024), "1048578 bytes; at most 1048576 are read"),
     ],
     ids=["latin-1", "binary", "too large"],
 )

@@ -91,6 +91,19 @@ CORPUS: list[tuple[str, Mutation, str, str]] = [
         "not available with platform.profile rhoai-3.3",
     ),
     (
+        # platform_settings matched with .match, so a trailing newline slipped through `$`.
+        "image with a newline",
+        _set("platform.kind.modelRegistryImage", "ghcr.io/kubeflow/model-registry/server:v0.3.8\n"),
+        "platform.kind.modelRegistryImage",
+        "image reference",
+    ),
+    (
+        "scale to zero with a model default",
+        _set("environments.dev.serving", {"replicas": {"min": 0, "max": 1}}),
+        "environments.dev.serving.replicas.min",
+        "0 needs deploymentMode Serverless",
+    ),
+    (
         "token auth upstream",
         _set("platform.profile", "upstream"),
         "environments.prod.serving.tokenAuth",

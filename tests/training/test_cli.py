@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from jukebox.cli import main
+from tests.generator.helpers import base_spec, make_repo
 from training.features import FEATURES
 
 from .conftest import SMALL_SOURCE
@@ -29,9 +30,16 @@ def test_train_prints_summary_and_warns_about_synthetic_labels(
     assert (tmp_path / "m" / "1" / "model.onnx").is_file()
 
 
+def _spec(tmp_path: Path, training: dict[str, object]) -> Path:
+    """specs/jukebox.yaml with this training section (`train --spec` reads a whole, valid spec)."""
+    spec = base_spec()
+    spec["training"] = training
+    make_repo(tmp_path / "repo", {"jukebox": spec})
+    return tmp_path / "repo" / "specs" / "jukebox.yaml"
+
+
 def test_train_json_is_the_only_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    spec = tmp_path / "spec.yaml"
-    spec.write_text("training:\n  seed: 3\n  hiddenLayers: [4]\n")
+    spec = _spec(tmp_path, {"seed": 3, "hiddenLayers": [4]})
     args = ["--spec", str(spec), "--seed", "11", "--max-iter", "5", "--json"]
     code = main(["train", "--data", SMALL_SOURCE, "--out", str(tmp_path / "m"), *args])
     assert code == 0
@@ -59,8 +67,7 @@ def test_bad_input_exits_2_with_a_message(
 
 
 def test_console_script_reports_a_bad_spec(tmp_path: Path) -> None:
-    spec = tmp_path / "spec.yaml"
-    spec.write_text("training:\n  maxIter: lots\n")
+    spec = _spec(tmp_path, {"maxIter": "lots"})
     jukebox = Path(sys.executable).with_name("jukebox")
     result = subprocess.run(
         [str(jukebox), "train", "--data", "sample", "--out", str(tmp_path / "m"), "--spec", str(spec)],

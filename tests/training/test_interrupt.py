@@ -14,14 +14,15 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
+
+from tests.generator.helpers import base_spec
 
 REPO = Path(__file__).resolve().parents[2]
 # A fit that takes minutes unless interrupted: a wide network, many epochs, and a stopping rule that
 # needs 1000 epochs in a row without any improvement of the training loss.
 SLOW = "sample:rows=20000,countries=10,songs=4000"
-SLOW_SPEC = (
-    "training:\n  hiddenLayers: [256, 256]\n  maxIter: 5000\n  tol: 0\n  nIterNoChange: 1000\n  earlyStopping: false\n"
-)
+SLOW_TRAINING = {"hiddenLayers": [256, 256], "maxIter": 5000, "tol": 0.0, "nIterNoChange": 1000, "earlyStopping": False}
 LIBRARY = f"""
 import sys
 from training import train, load_params
@@ -63,7 +64,7 @@ def assert_nothing_written(tmp_path: Path) -> None:
 @pytest.fixture
 def spec(tmp_path: Path) -> Path:
     path = tmp_path / "spec.yaml"
-    path.write_text(SLOW_SPEC)
+    path.write_text(yaml.safe_dump({**base_spec(), "training": SLOW_TRAINING}, sort_keys=False))
     return path
 
 
