@@ -14,7 +14,8 @@ from jukebox.cli import main
 from jukebox.errors import CheckFailed, InputError, QualityGateRefused
 from release.flow import PinRequest, ReleaseRequest, pin, promote, release
 from release.local import LocalServices
-from release.s3 import S3Settings, S3Store, scan_model_dir
+from release.model_dir import scan_model_dir
+from release.s3 import S3Settings, S3Store
 
 from .conftest import Lines, registry, s3_client
 
@@ -42,8 +43,8 @@ def test_release_publishes_registers_pins_and_renders(
     # Registry: version, artifact, custom properties.
     entry = registry(env).get(name, "0.0.1")
     assert entry is not None and entry.sha256 == sha
-    assert entry.storage_key == "aws-connection-models" and entry.storage_path == f"{name}/0.0.1"
-    assert entry.uri.startswith(f"s3://models/{name}/0.0.1?endpoint=")
+    assert entry.storage_key == "aws-connection-models" and entry.storage_path == f"{name}/0.0.1/"
+    assert entry.uri.startswith(f"s3://models/{name}/0.0.1/?endpoint=")
     assert entry.metrics["accuracy"] == 0.5
     assert entry.properties["data_fingerprint"] == "fingerprint-1"
     assert entry.properties["params.seed"] == 1 and "git_commit" in entry.properties
@@ -88,9 +89,9 @@ def test_publish_same_bytes_is_a_no_op_and_verifies(env: LocalServices, make_mod
     first = store.publish(model, "publish-test/0.0.1")
     assert "1/model.onnx" in first.uploaded
     assert store.publish(model, "publish-test/0.0.1").unchanged
-    store.verify_model("publish-test/0.0.1", model.sha256)
+    assert store.verify_version("publish-test/0.0.1/", model.sha256, None, "the test") == first.manifest
     with pytest.raises(CheckFailed, match="does not exist"):
-        store.verify_model("publish-test/9.9.9", model.sha256)
+        store.verify_version("publish-test/9.9.9", model.sha256, None, "the test")
 
 
 def test_quality_gate_registers_but_does_not_pin_a_worse_model(
@@ -141,7 +142,7 @@ def test_pin_refuses_when_the_s3_object_no_longer_matches(
     _release(spec_path, make_model(seed=1))
     _release(spec_path, make_model(seed=2, accuracy=0.6))
     s3_client(env).put_object(Bucket="models", Key=f"{spec_path.stem}/0.0.1/1/model.onnx", Body=b"tampered")
-    with pytest.raises(CheckFailed, match="the registry records"):
+    with pytest.raises(CheckFailed, match=r"verification failed for .*/0\.0\.1/1/model\.onnx"):
         pin(PinRequest(spec_path, "dev", "0.0.1"), Lines())
     assert read_pin(spec_path, "dev").version == "0.0.2"  # type: ignore[union-attr]
 

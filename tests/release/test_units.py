@@ -10,7 +10,7 @@ import pytest
 from generator.pins import Pin, PinnedArtifact, RegistryIds
 from generator.spec import ReleaseGate
 from jukebox.errors import InputError
-from release.flow import read_model_info
+from release.model_metrics import read_model_metrics
 from release.pinning import quality_gate
 from release.versions import check_version, next_patch
 
@@ -50,11 +50,16 @@ def test_quality_gate_rules() -> None:
     assert not refused.passed and "loss 1.1000 vs pinned 0.0.1 1.0000" in refused.message
 
 
-def test_model_info_from_training_metrics(tmp_path: Path) -> None:
-    (tmp_path / "metrics.json").write_text(
-        json.dumps({"metrics": {"accuracy": 0.6, "n/a": None}, "data": {"fingerprint": "abc"}, "params": {"a": 1}})
-    )
-    info = read_model_info(tmp_path)
-    assert info.metrics == {"accuracy": 0.6}
+def test_model_metrics_from_training_metrics(tmp_path: Path) -> None:
+    document = {
+        "format_version": 1,
+        "metrics": {"accuracy": 0.6, "bayes_optimal_accuracy": None, "test_rows": 10},
+        "data": {"fingerprint": "abc"},
+        "params": {"a": 1},
+        "model": {"sha256": "0" * 64},
+    }
+    (tmp_path / "metrics.json").write_text(json.dumps(document))
+    info = read_model_metrics(tmp_path / "metrics.json")
+    assert info.metrics == {"accuracy": 0.6, "test_rows": 10.0}  # null means "not measured"
     assert info.data_fingerprint == "abc"
-    assert info.parameters == {"a": 1}
+    assert info.params == {"a": 1} and info.model_sha256 == "0" * 64
