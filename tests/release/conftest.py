@@ -18,6 +18,23 @@ SPEC_TEMPLATE = Path(__file__).with_name("data") / "spec.yaml"
 _names = itertools.count(1)
 
 
+TRAINING_SOURCE = "sample:rows=3000,countries=5,songs=600,seed=3"
+
+
+def train_small(out: Path, seed: int) -> Path:
+    """A real `jukebox train` model directory (small sample data, a few seconds)."""
+    from training.params import TrainingParams
+    from training.pipeline import train
+
+    return Path(train(TRAINING_SOURCE, out, TrainingParams(hidden_layers=[16], max_iter=40, seed=seed)).out)
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One trained model directory per session; copy it before changing it."""
+    return train_small(tmp_path_factory.mktemp("trained") / "model", seed=7)
+
+
 @pytest.fixture
 def make_model(tmp_path: Path) -> Callable[..., Path]:
     def make(seed: int = 0, accuracy: float = 0.5) -> Path:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from release.s3 import S3Settings, S3Store
 from .conftest import Lines, registry, s3_client
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _release(spec_path: Path, model: Path, **options: object) -> tuple[Lines, object]:
@@ -194,3 +197,36 @@ def test_embedded_defaults_use_the_local_services(
         pinned["version"] == "0.0.1"
         and local_services.s3_endpoint.split("//")[1].split(":")[0] in pinned["artifact"]["uri"]
     )
+
+
+def test_a_nan_pinned_metric_does_not_switch_the_gate_off_and_force_says_what_it_skipped(
+    env: LocalServices, spec_path: Path, make_model: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pin written with `accuracy: .nan` (by an older jukebox): every later release is compared with NaN."""
+    _release(spec_path, make_model(seed=1, accuracy=0.7))
+    pin_file = pin_path(spec_path, "dev")
+    pin_file.write_text(pin_file.read_text().replace("accuracy: 0.7", "accuracy: .nan"))
+    capsys.readouterr()
+    worse = ["release", "--spec", str(spec_path), "--model", str(make_model(seed=2, accuracy=0.0001))]
+    assert main([*worse, "--dry-run"]) == 3
+    assert main(worse) == 3
+    err = capsys.readouterr().err
+    assert "quality gate refused: the pinned 0.0.1's accuracy is nan, not a finite number" in err
+    assert read_pin(spec_path, "dev").version == "0.0.1"  # type: ignore[union-attr]
+    assert main([*worse, "--force"]) == 0
+    out = capsys.readouterr().out
+    assert "--force: pinning although quality gate refused: the pinned 0.0.1's accuracy is nan" in out
+    assert read_pin(spec_path, "dev").version == "0.0.2"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("content", "problem"), [(b"", "is empty"), (b"\xff\xfe", "is not UTF-8 text")])
+def test_a_bad_token_file_exits_2_without_traceback(
+    env: LocalServices, spec_path: Path, tmp_path: Path, content: bytes, problem: str
+) -> None:
+    token = tmp_path / "token"
+    token.write_bytes(content)
+    command = [sys.executable, "-m", "jukebox", "versions", "--spec", str(spec_path), "--registry-token-file"]
+    done = subprocess.run([*command, str(token)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"error: --registry-token-file {token}: the registry token file {problem}" in done.stderr
