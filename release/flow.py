@@ -25,7 +25,7 @@ from generator.pins import Pin, pin_path, read_pin, remove_pin, write_pin
 from generator.spec import Spec
 from jukebox.errors import CheckFailed, InputError, QualityGateRefused
 from release.admission import admit
-from release.manifest import MANIFEST_FILE, DirectoryDiffers, VersionTaken
+from release.manifest import MANIFEST_FILE, DirectoryDiffers
 from release.model_dir import ModelFiles, scan_model_dir
 from release.model_metrics import ModelMetrics
 from release.pinning import describe_pin_change, make_pin, quality_gate, repo_root, ship_commands
@@ -271,7 +271,7 @@ def _choose_version(
     for _ in range(MAX_VERSION_SKIPS):
         try:
             return candidate, services.s3.plan(model, version_storage_path(spec, candidate))
-        except (VersionTaken, DirectoryDiffers) as taken:
+        except (CheckFailed, DirectoryDiffers) as taken:  # VersionTaken, or a release.json that is no manifest
             out(f"note: {candidate} is taken in S3 by another (unregistered) upload ({taken}); trying the next patch")
             candidate = next_patch([candidate])
     raise CheckFailed(f"no free version found after {MAX_VERSION_SKIPS} tries; pass --version")
