@@ -17,7 +17,7 @@ from typing import Any
 
 from jukebox.errors import InputError
 from release.manifest import LABELS_FILE, MODEL_FILE
-from release.model_dir import ModelFiles
+from release.model_dir import ModelFiles, read_utf8
 from release.model_metrics import METRICS_FILE, ModelMetrics, read_model_metrics
 from serving.contract import FEATURES, OUTPUT, parse_labels
 
@@ -63,14 +63,7 @@ def admit(model: ModelFiles, primary_metric: str) -> Admitted:
 
 def read_labels(path: Path) -> list[str]:
     """labels.json: UTF-8 JSON list of unique non-empty strings."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: missing; a model directory needs {LABELS_FILE} (one label per output)") from None
-    except OSError as error:
-        raise InputError(f"{path}: cannot read it ({error.strerror})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
+    text = read_utf8(path, f"a model directory needs {LABELS_FILE} (one label per output)")
     labels = parse_labels(text, str(path))
     empty = [i for i, label in enumerate(labels) if not label.strip()]
     if not labels or empty:

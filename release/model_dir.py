@@ -48,6 +48,19 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def read_utf8(path: Path, missing: str) -> str:
+    """The text of a model directory file; InputError naming it when missing (`missing` says why it is
+    needed), unreadable or not UTF-8."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing; {missing}") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot read it ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+
+
 def scan_model_dir(model_dir: Path) -> ModelFiles:
     """Hash every file of `model_dir`, refusing what cannot be published (see the module docstring)."""
     if not model_dir.is_dir():

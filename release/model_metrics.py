@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jukebox.errors import InputError
+from release.model_dir import read_utf8
 
 METRICS_FILE = "metrics.json"
 FORMAT_VERSION = 1
@@ -35,14 +36,7 @@ class ModelMetrics:
 
 def read_model_metrics(path: Path) -> ModelMetrics:
     """Read and check `path` (a metrics.json); InputError naming the file and the field otherwise."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: missing; a model directory needs the {METRICS_FILE} that training writes") from None
-    except OSError as error:
-        raise InputError(f"{path}: cannot read it ({error.strerror})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
+    text = read_utf8(path, f"a model directory needs the {METRICS_FILE} that training writes")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
