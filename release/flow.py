@@ -225,7 +225,8 @@ def _release_model(spec: Spec, request: ReleaseRequest, model_dir: Path, outcome
     model = scan_model_dir(model_dir)
     if model.skipped:
         out(f"note: hidden entries are not published: {', '.join(model.skipped)}")
-    admitted = admit(model, spec.release.primary_metric)
+    with _timed(outcome.timings, "admit"):
+        admitted = admit(model, spec.release.primary_metric)
     out(admitted.summary())
     services = connect_services(spec, request.connection)
     for note in services.notes:
