@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jukebox.errors import InputError
+from jukebox.inputs import read_text
 from release.manifest import MODEL_FILE, FileEntry, VersionManifest, layout_problem
 
 _CHUNK = 1 << 20
@@ -49,16 +50,11 @@ def file_sha256(path: Path) -> str:
 
 
 def read_utf8(path: Path, missing: str) -> str:
-    """The text of a model directory file; InputError naming it when missing (`missing` says why it is
-    needed), unreadable or not UTF-8."""
-    try:
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: missing; {missing}") from None
-    except OSError as error:
-        raise InputError(f"{path}: cannot read it ({error.strerror})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
+    """The text of a model directory file (bounded, UTF-8: `jukebox.inputs.read_text`); InputError naming
+    it when missing (`missing` says why it is needed) or unreadable."""
+    if not path.exists():
+        raise InputError(f"{path}: missing; {missing}")
+    return read_text(path, "model directory file")
 
 
 def scan_model_dir(model_dir: Path) -> ModelFiles:

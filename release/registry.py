@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jukebox.errors import CheckFailed, InputError, JukeboxError, ServiceError
+from jukebox.inputs import read_text
 
 if TYPE_CHECKING:
     from model_registry import ModelRegistry
@@ -74,12 +75,7 @@ def _token(env: Mapping[str, str], token_file: str | None) -> str | None:
 
 def read_token_file(path: str, option: str) -> str:
     """The bearer token in `path` (UTF-8, surrounding whitespace stripped); InputError naming `option`."""
-    try:
-        token = Path(path).read_bytes().decode("utf-8").strip()
-    except OSError as error:
-        raise InputError(f"{option} {path}: cannot read the registry token file ({error.strerror})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{option} {path}: the registry token file is not UTF-8 text") from None
+    token = read_text(Path(path), option).strip()
     if not token:
         raise InputError(f"{option} {path}: the registry token file is empty (expected a bearer token)")
     if any(char.isspace() for char in token):

@@ -219,7 +219,7 @@ def test_a_nan_pinned_metric_does_not_switch_the_gate_off_and_force_says_what_it
     assert read_pin(spec_path, "dev").version == "0.0.2"  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(("content", "problem"), [(b"", "is empty"), (b"\xff\xfe", "is not UTF-8 text")])
+@pytest.mark.parametrize(("content", "problem"), [(b"", "the registry token file is empty"), (b"\xff", "not UTF-8")])
 def test_a_bad_token_file_exits_2_without_traceback(
     env: LocalServices, spec_path: Path, tmp_path: Path, content: bytes, problem: str
 ) -> None:
@@ -229,4 +229,4 @@ def test_a_bad_token_file_exits_2_without_traceback(
     done = subprocess.run([*command, str(token)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
-    assert f"error: --registry-token-file {token}: the registry token file {problem}" in done.stderr
+    assert f"error: --registry-token-file {token}: {problem}" in done.stderr

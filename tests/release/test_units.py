@@ -187,7 +187,7 @@ def test_a_bad_registry_token_file_names_the_option(tmp_path: Path, content: byt
     token.write_bytes(content)
     with pytest.raises(InputError, match=f"--registry-token-file {re.escape(str(token))}: .*{problem}"):
         RegistrySettings.from_env({}, url="https://registry.example", token_file=str(token))
-    with pytest.raises(InputError, match=f"--registry-token-file {re.escape(str(tmp_path))}: cannot read"):
+    with pytest.raises(InputError, match=f"--registry-token-file {re.escape(str(tmp_path))}: is a directory"):
         RegistrySettings.from_env({}, url="https://registry.example", token_file=str(tmp_path))
     env = {"JUKEBOX_REGISTRY_URL": "https://r.example", "JUKEBOX_REGISTRY_TOKEN_FILE": str(token)}
     with pytest.raises(InputError, match=f"JUKEBOX_REGISTRY_TOKEN_FILE {re.escape(str(token))}: .*{problem}"):
