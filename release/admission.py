@@ -5,7 +5,9 @@ uploaded or registered (a dry run included); each refusal is an InputError (exit
 - its inputs and outputs follow the serving contract (`serving.contract`): the 13 features of
   `training.features.FEATURES`, each FP32 `[batch, 1]`; one FP32 output `output` `[batch, N]`;
 - `labels.json` is UTF-8 JSON, a list of unique non-empty strings, as many as the output is wide;
-- `metrics.json` is format 1 with finite metrics, holds the spec's primary metric, and its
+- what `jukebox serve` reads besides (`serving.contract.load_notes`: `feature_ranges.json`, the ONNX
+  metadata) parses;
+- `metrics.json` is format 1 or 2 with finite metrics, holds the spec's primary metric, and its
   `model.sha256` is the sha256 of the bytes being published.
 """
 
@@ -16,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from jukebox.errors import InputError
-from release.manifest import LABELS_FILE, MODEL_FILE
+from release.manifest import MODEL_FILE
 from release.model_dir import ModelFiles, read_utf8
 from release.model_metrics import METRICS_FILE, ModelMetrics, read_model_metrics
-from serving.contract import FEATURES, OUTPUT, parse_labels
+from serving.contract import FEATURES, LABELS_FILE, OUTPUT, load_notes, parse_labels
 
 FP32 = "tensor(float)"
 
@@ -53,6 +55,7 @@ def admit(model: ModelFiles, primary_metric: str) -> Admitted:
         )
     labels = read_labels(root / LABELS_FILE)
     width = check_onnx(root / MODEL_FILE)
+    load_notes(root, root / MODEL_FILE)
     if len(labels) != width:
         raise InputError(
             f"{root / LABELS_FILE}: {len(labels)} labels, but {MODEL_FILE}'s output '{OUTPUT}' has {width} "

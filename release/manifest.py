@@ -6,7 +6,8 @@ KServe's storage initializer downloads the *whole* prefix into `/mnt/models` and
 highest numeric directory there, so every object counts, not only `1/model.onnx`.
 
 Two kinds of files:
-- *content*: anything under a numeric directory and `labels.json`, what the server loads. Two
+- *content*: anything under a numeric directory, `labels.json` and `feature_ranges.json`, what the
+  servers load (OVMS the version directory; `jukebox serve` the labels and ranges too). Two
   directories with the same model.onnx must have the same content to share a version.
 - *run records*: everything else (`metrics.json`, `MODEL_CARD.md`, `confusion_matrix.png`, ...).
   They describe one training run; a retrain of identical model bytes differs there (timings).
@@ -33,11 +34,13 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from jukebox.errors import CheckFailed, InputError
+from serving.contract import LABELS_FILE
+from training.ranges import RANGES_FILE
 
 MANIFEST_FILE = "release.json"
 MODEL_FILE = "1/model.onnx"
-LABELS_FILE = "labels.json"
 MODEL_DIR = "1"
+SERVED_FILES = (LABELS_FILE, RANGES_FILE)  # top-level files a server reads besides the version directory
 FORMAT_VERSION = 2
 LEGACY_FORMAT_VERSION = 1
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -62,8 +65,8 @@ class FileEntry:
 
 
 def is_content(path: str) -> bool:
-    """True for the files that define what is served: numeric version directories and labels.json."""
-    return path.split("/", 1)[0].isdigit() or path == LABELS_FILE
+    """True for the files that define what is served: numeric version directories, labels and ranges."""
+    return path.split("/", 1)[0].isdigit() or path in SERVED_FILES
 
 
 def layout_problem(path: str) -> str | None:

@@ -1,9 +1,11 @@
 """The typed reader of a model directory's `metrics.json` (written by `training.pipeline`).
 
-Format 1 (`format_version: 1`) as far as a release reads it:
-`metrics` (name -> number or null; null = not measured), `data.fingerprint` (string), `params`
-(mapping), `model.sha256` (sha256 of `1/model.onnx`). Every other key is kept in the file, not read.
-A metric must be a finite number: NaN compares false and would switch the quality gate off.
+Formats 1 and 2 (`format_version`; 2 added baselines, lift, fit details and feature ranges, see
+docs/training.md) as far as a release reads them, the same in both: `metrics` (name -> number or null;
+null = not measured), `data.fingerprint` (string), `params` (mapping), `model.sha256` (sha256 of
+`1/model.onnx`). Every other key is kept in the file, not read. Another format_version is refused
+rather than guessed at. A metric must be a finite number: NaN compares false and would switch the
+quality gate off.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from jukebox.errors import InputError
 from release.model_dir import read_utf8
 
 METRICS_FILE = "metrics.json"
-FORMAT_VERSION = 1
+FORMAT_VERSIONS = (1, 2)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -31,7 +33,7 @@ class ModelMetrics:
     params: dict[str, Any]
     data_fingerprint: str
     model_sha256: str
-    format_version: int = FORMAT_VERSION
+    format_version: int
 
 
 def read_model_metrics(path: Path) -> ModelMetrics:
@@ -46,19 +48,20 @@ def read_model_metrics(path: Path) -> ModelMetrics:
 
 def parse_model_metrics(data: Any, source: str) -> ModelMetrics:
     if not isinstance(data, dict):
-        raise InputError(f"{source}: expected a JSON object (format_version {FORMAT_VERSION})")
+        raise InputError(f"{source}: expected a JSON object (metrics.json, as `jukebox train` writes it)")
     version = data.get("format_version")
-    if version != FORMAT_VERSION or isinstance(version, bool):
+    if version not in FORMAT_VERSIONS or isinstance(version, bool):
         found = "no format_version" if version is None else f"format_version {version!r}"
         raise InputError(
-            f"{source}: {found}; this jukebox reads format_version {FORMAT_VERSION} "
-            "(metrics, data.fingerprint, params, model.sha256, as `jukebox train` writes it)"
+            f"{source}: {found}; this jukebox reads format_version {' and '.join(map(str, FORMAT_VERSIONS))} "
+            "(metrics, data.fingerprint, params, model.sha256, as `jukebox train` writes them)"
         )
     return ModelMetrics(
         metrics=_metrics(_mapping(data, "metrics", source), source),
         params=dict(_mapping(data, "params", source)),
         data_fingerprint=_string(_mapping(data, "data", source), "data.fingerprint", source),
         model_sha256=_sha256(_mapping(data, "model", source), source),
+        format_version=int(version),
     )
 
 

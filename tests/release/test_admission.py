@@ -113,6 +113,7 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
     "labels not utf-8": (_write("labels.json", b'["\xff\xfe"]'), r"labels\.json: not UTF-8 text"),
     "labels repeated": (_write("labels.json", b'["US", "US", "DE", "FR"]'), r"labels\.json: labels must be unique"),
     "labels too few": (_write("labels.json", b'["US", "GB"]'), r"labels\.json: 2 labels, but .* has 4 columns"),
+    "ranges not json": (_write("feature_ranges.json", b"{not json"), r"feature_ranges\.json: not valid JSON"),
     "symlink outside": (_symlink_outside, r"1/model\.onnx is a symlink \(to .*outside\.onnx\)"),
     "extra 2/model.onnx": (_extra_version, r": 2/: a version directory other than 1/: OVMS serves the highest"),
     "extra file in 1/": (_write("1/notes.txt", b"x"), r"1/notes\.txt: 1/ may hold only model\.onnx"),
@@ -122,7 +123,7 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
     "inf metric": (_metrics({"accuracy": 0.5, "loss": float("inf")}), r"metrics\.json: metrics\.loss is inf"),
     "no primary metric": (_metrics({"f1": 0.5}), r"metrics\.json: no metrics\.accuracy, the spec's release"),
     "sha mismatch": (_other_sha, r"metrics\.json: model\.sha256 is 0{64}, but .*1/model\.onnx has sha256"),
-    "metrics format 2": (_write("metrics.json", b'{"format_version": 2}'), r"format_version 2; this jukebox reads"),
+    "metrics format 3": (_write("metrics.json", b'{"format_version": 3}'), r"format_version 3; this jukebox reads"),
 }
 
 

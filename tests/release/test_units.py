@@ -197,8 +197,8 @@ def test_a_bad_registry_token_file_names_the_option(tmp_path: Path, content: byt
 @pytest.mark.parametrize(
     ("document", "problem"),
     [
-        ({"metrics": {"accuracy": 0.5}}, "no format_version; this jukebox reads format_version 1"),
-        ({"format_version": 2}, "format_version 2; this jukebox reads format_version 1"),
+        ({"metrics": {"accuracy": 0.5}}, "no format_version; this jukebox reads format_version 1 and 2"),
+        ({"format_version": 3}, "format_version 3; this jukebox reads format_version 1 and 2"),
         ({**METRICS, "metrics": {"accuracy": "0.5"}}, "metrics.accuracy must be a number or null, found str"),
         ({**METRICS, "metrics": {"accuracy": True}}, "metrics.accuracy must be a number or null, found bool"),
         ({**METRICS, "data": {}}, "data.fingerprint must be a non-empty string"),
