@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 TARGET_SECONDS = 30.0
-STAGES = ("train", "publish", "register", "pin", "render")
+STAGES = ("train", "admit", "publish", "register", "pin", "render")
 
 
 def main() -> int:

@@ -29,14 +29,21 @@ def s3_endpoint_in_cluster(spec: Spec) -> str:
 
 
 def version_storage_path(spec: Spec, version: str) -> str:
-    """Key prefix of one model version; it holds `1/model.onnx` (the OVMS layout)."""
-    return f"{spec.storage.prefix}/{version}"
+    """Key prefix of one model version, ending with '/'; it holds `1/model.onnx` (the OVMS layout)."""
+    return exact_storage_path(f"{spec.storage.prefix}/{version}")
+
+
+def exact_storage_path(storage_path: str) -> str:
+    """`storage_path` ending with exactly one '/'. KServe's storage initializer downloads every object
+    whose key *starts with* the path (kserve-storage 0.21.0, `Storage._download_s3`: `objects.filter(
+    Prefix=bucket_path)`), so `jukebox/0.0.1` would also pull `jukebox/0.0.10/...` into /mnt/models."""
+    return storage_path.strip("/") + "/"
 
 
 def artifact_uri(bucket: str, storage_path: str, endpoint: str, region: str) -> str:
-    """The Model Registry artifact URI form the OpenShift AI dashboard writes."""
+    """The Model Registry artifact URI form the OpenShift AI dashboard writes, on the exact version prefix."""
     query = urlencode({"endpoint": endpoint, "defaultRegion": region})
-    return f"s3://{bucket}/{storage_path}?{query}"
+    return f"s3://{bucket}/{exact_storage_path(storage_path)}?{query}"
 
 
 def application_name(spec: Spec, environment: str) -> str:

@@ -33,10 +33,18 @@ class RegistryIds(_PinModel):
 
 
 class PinnedArtifact(_PinModel):
-    uri: str = Field(description="s3://<bucket>/<prefix>/<version>?endpoint=...&defaultRegion=...")
+    uri: str = Field(description="s3://<bucket>/<prefix>/<version>/?endpoint=...&defaultRegion=...")
     storage_key: str = Field(description="Name of the S3 connection Secret (InferenceService storage.key).")
-    storage_path: str = Field(description="Key prefix holding `1/model.onnx` (InferenceService storage.path).")
+    storage_path: str = Field(
+        description="Key prefix holding `1/model.onnx`; the InferenceService storage.path is it with a "
+        "trailing '/' (pins written before it was recorded have none)."
+    )
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of model.onnx.")
+    manifest_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="sha256 of the version's release.json (every file of the version); absent in older pins.",
+    )
 
 
 class Pin(_PinModel):
@@ -72,7 +80,7 @@ def read_pin(spec_path: Path, environment: str) -> Pin | None:
 
 
 def pin_to_yaml(pin: Pin) -> str:
-    data = pin.model_dump(mode="json", by_alias=True)
+    data = pin.model_dump(mode="json", by_alias=True, exclude_none=True)
     return PIN_HEADER + yaml.safe_dump(data, sort_keys=True, default_flow_style=False)
 
 

@@ -8,7 +8,6 @@ So a failure leaves the pin (and the manifests) unchanged and a rerun completes 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
 import subprocess
@@ -25,9 +24,13 @@ from generator.names import artifact_uri, s3_connection_secret_name, version_sto
 from generator.pins import Pin, pin_path, read_pin, remove_pin, write_pin
 from generator.spec import Spec
 from jukebox.errors import CheckFailed, InputError, QualityGateRefused
+from release.admission import admit
+from release.manifest import MANIFEST_FILE, DirectoryDiffers
+from release.model_dir import ModelFiles, scan_model_dir
+from release.model_metrics import ModelMetrics
 from release.pinning import describe_pin_change, make_pin, quality_gate, repo_root, ship_commands
 from release.registry import RegisteredVersion, Registration, Registry, RegistrySettings, connect
-from release.s3 import ModelFiles, S3Settings, S3Store, scan_model_dir
+from release.s3 import PublishPlan, S3Settings, S3Store
 from release.versions import check_version, next_patch
 
 Out = Callable[[str], None]
@@ -109,38 +112,6 @@ def resolve_registry_settings(
 
 
 # -- model directory --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    metrics: dict[str, float]
-    parameters: dict[str, Any]
-    data_fingerprint: str
-
-
-def read_model_info(model_dir: Path) -> ModelInfo:
-    """Metrics, parameters and data fingerprint from the model directory's metrics.json."""
-    path = model_dir / "metrics.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    except (OSError, json.JSONDecodeError) as error:
-        raise InputError(f"{path}: not readable JSON: {error}") from None
-    if not isinstance(data, dict):
-        data = {}
-    nested = data.get("metrics")
-    raw: dict[str, Any] = nested if isinstance(nested, dict) else data
-    metrics = {k: float(v) for k, v in raw.items() if isinstance(v, int | float) and not isinstance(v, bool)}
-    params: dict[str, Any] = next((data[k] for k in ("params", "parameters") if isinstance(data.get(k), dict)), {})
-    return ModelInfo(metrics, dict(params), _fingerprint(data))
-
-
-def _fingerprint(data: dict[str, Any]) -> str:
-    nested = data.get("data")
-    for holder in (data, nested if isinstance(nested, dict) else {}):
-        for key in ("data_fingerprint", "dataFingerprint", "fingerprint"):
-            if isinstance(holder.get(key), str):
-                return str(holder[key])
-    return "unknown"
 
 
 def train_model(spec: Spec, data: str, out_dir: Path, progress: bool = True) -> Path:
@@ -252,22 +223,30 @@ def _model_dir(spec: Spec, request: ReleaseRequest, out: Out) -> tuple[Path, Pat
 
 def _release_model(spec: Spec, request: ReleaseRequest, model_dir: Path, outcome: ReleaseOutcome, out: Out) -> None:
     model = scan_model_dir(model_dir)
-    info = read_model_info(model_dir)
+    if model.skipped:
+        out(f"note: hidden entries are not published: {', '.join(model.skipped)}")
+    with _timed(outcome.timings, "admit"):
+        admitted = admit(model, spec.release.primary_metric)
+    out(admitted.summary())
     services = connect_services(spec, request.connection)
     for note in services.notes:
         out(note)
-    version = _choose_version(spec, services, model, request.version, out)
+    version, plan = _choose_version(spec, services, model, request.version, out)
     outcome.version, outcome.sha256 = version, model.sha256
-    registration = _registration(spec, services.s3, version, model, info, repo_root(request.spec_path))
+    root = repo_root(request.spec_path)
+    registration = _registration(spec, services.s3, version, model, admitted.metrics, plan.manifest.sha256, root)
     if request.dry_run:
-        _dry_run_release(spec, request, services, model, registration, info, out)
+        _dry_run_release(spec, request, services, plan, registration, out)
         return
     _refuse_registered_conflict(services.registry, registration)
-    out(f"publishing {services.s3.url(registration.storage_path)}/ ...")
+    out(f"publishing {services.s3.version_url(registration.storage_path)} ...")
     with _timed(outcome.timings, "publish"):
         published = services.s3.publish(model, registration.storage_path)
+    registration = dataclasses.replace(registration, manifest_sha256=published.manifest.sha256)
     outcome.published = not published.unchanged
     out(_publish_message(services.s3, published.storage_path, published.unchanged, model.sha256))
+    if published.records_not_uploaded:
+        out(_records_note(version, published.records_not_uploaded))
     with _timed(outcome.timings, "register"):
         entry, created = services.registry.register(registration)
     outcome.registered = created
@@ -275,28 +254,38 @@ def _release_model(spec: Spec, request: ReleaseRequest, model_dir: Path, outcome
     _gate_and_pin(spec, request, entry, outcome, out)
 
 
-def _choose_version(spec: Spec, services: Services, model: ModelFiles, version: str | None, out: Out) -> str:
-    """The requested version, or: a registered version with these bytes, or the next free patch."""
+def _choose_version(
+    spec: Spec, services: Services, model: ModelFiles, version: str | None, out: Out
+) -> tuple[str, PublishPlan]:
+    """The requested version, or: a registered version with these bytes, or the next free patch; with
+    the plan of publishing `model` there (which refuses a directory that differs from that version)."""
     if version is not None:
-        return check_version(version)
+        version = check_version(version)
+        return version, services.s3.plan(model, version_storage_path(spec, version))
     registered = services.registry.list(spec.model.name)
     same = [v for v in registered if v.sha256 == model.sha256]
     if same:
-        out(f"this model (sha256 {model.sha256[:12]}...) is already registered as {same[-1].version}: reusing it")
-        return same[-1].version
+        reused = same[-1].version
+        out(f"this model (sha256 {model.sha256[:12]}...) is already registered as {reused}: reusing it")
+        return reused, services.s3.plan(model, version_storage_path(spec, reused))
     candidate = next_patch(v.version for v in registered)
     for _ in range(MAX_VERSION_SKIPS):
         try:
-            services.s3.plan(model, version_storage_path(spec, candidate))
-            return candidate
-        except CheckFailed:
-            out(f"note: {candidate} is taken in S3 by another (unregistered) upload; trying the next patch")
+            return candidate, services.s3.plan(model, version_storage_path(spec, candidate))
+        except (CheckFailed, DirectoryDiffers) as taken:  # VersionTaken, or a release.json that is no manifest
+            out(f"note: {candidate} is taken in S3 by another (unregistered) upload ({taken}); trying the next patch")
             candidate = next_patch([candidate])
     raise CheckFailed(f"no free version found after {MAX_VERSION_SKIPS} tries; pass --version")
 
 
 def _registration(
-    spec: Spec, s3: S3Store, version: str, model: ModelFiles, info: ModelInfo, root: Path
+    spec: Spec,
+    s3: S3Store,
+    version: str,
+    model: ModelFiles,
+    metrics: ModelMetrics,
+    manifest_sha256: str,
+    root: Path,
 ) -> Registration:
     storage_path = version_storage_path(spec, version)
     settings = s3.settings
@@ -307,9 +296,10 @@ def _registration(
         storage_key=s3_connection_secret_name(spec),
         storage_path=storage_path,
         sha256=model.sha256,
-        metrics=info.metrics,
-        parameters=info.parameters or spec.training.model_dump(mode="json"),
-        data_fingerprint=info.data_fingerprint,
+        manifest_sha256=manifest_sha256,
+        metrics=metrics.metrics,
+        parameters=metrics.params or spec.training.model_dump(mode="json"),
+        data_fingerprint=metrics.data_fingerprint,
         git_commit=git_commit(root),
         description=spec.model.description,
     )
@@ -323,11 +313,24 @@ def _refuse_registered_conflict(registry: Registry, reg: Registration) -> None:
             f"{reg.model} {reg.version} is already registered with sha256 {existing.sha256 or 'unknown'}, "
             f"this model is {reg.sha256}; registered versions are immutable: choose another --version"
         )
+    if existing is not None and existing.manifest_sha256 and existing.manifest_sha256 != reg.manifest_sha256:
+        raise CheckFailed(
+            f"{reg.model} {reg.version} is registered with {MANIFEST_FILE} sha256 {existing.manifest_sha256}, "
+            f"but S3 holds one with sha256 {reg.manifest_sha256}: the published version changed"
+        )
 
 
 def _publish_message(s3: S3Store, storage_path: str, unchanged: bool, sha256: str) -> str:
     verb = "already published (same bytes)" if unchanged else "published"
-    return f"{verb}: {s3.url(storage_path)}/ (model.onnx sha256 {sha256})"
+    return f"{verb}: {s3.version_url(storage_path)} (model.onnx sha256 {sha256})"
+
+
+def _records_note(version: str, paths: list[str]) -> str:
+    return (
+        f"note: this run's {', '.join(paths)} differ from what {version} was published with (run records: "
+        f"timings and the like; the served files are identical), so they were not uploaded: {version} keeps "
+        "the records and registry entry of its first release"
+    )
 
 
 def _register_message(entry: RegisteredVersion, created: bool, url: str) -> str:
@@ -349,7 +352,7 @@ def _gate_and_pin(
             f"{request.environment} stays pinned to {current.version if current else 'nothing'}; "
             "rerun with --force to pin it anyway"
         )
-    out(decision.message + (" (overridden by --force)" if not decision.passed else ""))
+    out(decision.message if decision.passed else f"--force: pinning although {decision.message}")
     outcome.pinned, outcome.rendered = _pin_and_render(
         spec, request.spec_path, request.environment, entry, out, outcome.timings
     )
@@ -389,24 +392,25 @@ def _print_ship(spec_path: Path, message: str, out: Out) -> None:
 
 
 def _dry_run_release(
-    spec: Spec,
-    request: ReleaseRequest,
-    services: Services,
-    model: ModelFiles,
-    reg: Registration,
-    info: ModelInfo,
-    out: Out,
+    spec: Spec, request: ReleaseRequest, services: Services, plan: PublishPlan, reg: Registration, out: Out
 ) -> None:
     """Report what a release would do; reads S3 and the registry, writes nothing."""
-    state = services.s3.plan(model, reg.storage_path)
     _refuse_registered_conflict(services.registry, reg)
     existing = services.registry.get(reg.model, reg.version)
-    where = f"{services.s3.url(reg.storage_path)}/"
-    out(f"dry run: {'already published' if state == 'same' else 'would publish'} {where} (sha256 {reg.sha256})")
+    where = services.s3.version_url(reg.storage_path)
+    if plan.state == "new":
+        out(f"dry run: would publish {where} ({len(plan.upload)} files, model.onnx sha256 {reg.sha256})")
+    elif plan.upload:
+        out(f"dry run: would complete {where} with {', '.join(plan.upload)} (sha256 {reg.sha256})")
+    else:
+        out(f"dry run: already published {where} (sha256 {reg.sha256})")
+    if plan.records_not_uploaded:
+        out("dry run: " + _records_note(reg.version, plan.records_not_uploaded).replace("were not", "would not be"))
     out(f"dry run: would {'reuse' if existing else 'register'} {reg.model} {reg.version} in {services.registry.url}")
     current = read_pin(request.spec_path, request.environment)
-    decision = quality_gate(spec.release, info.metrics, current)
-    out(f"dry run: {decision.message}")
+    decision = quality_gate(spec.release, existing.metrics if existing else reg.metrics, current)
+    forced = "" if decision.passed or not request.force else "--force: "
+    out(f"dry run: {forced}{decision.message}")
     if decision.passed or request.force:
         before = current.version if current else "(nothing)"
         out(f"dry run: would pin {request.environment}: {before} -> {reg.version} and render manifests")
@@ -458,8 +462,12 @@ def _verified_entry(spec: Spec, services: Services, version: str, out: Out) -> R
     if entry.state.upper() == "ARCHIVED":
         out(f"warning: {spec.model.name} {version} is ARCHIVED in the registry")
     store = _store_for(services.s3, entry.uri)
-    store.verify_model(entry.storage_path, entry.sha256)
-    out(f"checked: {store.url(entry.storage_path)}/1/model.onnx has the registered sha256 {entry.sha256}")
+    recorded_by = f"the registry ({spec.model.name} {version})"
+    manifest = store.verify_version(entry.storage_path, entry.sha256, entry.manifest_sha256 or None, recorded_by)
+    out(
+        f"checked: {store.version_url(entry.storage_path)} holds exactly the {len(manifest.files)} files of its "
+        f"{MANIFEST_FILE}, each with its sha256; model.onnx has the registered sha256 {entry.sha256}"
+    )
     return entry
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jukebox.errors import CheckFailed, InputError, JukeboxError, ServiceError
+from jukebox.inputs import read_text
 
 if TYPE_CHECKING:
     from model_registry import ModelRegistry
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 MODEL_FORMAT = ("onnx", "1")
 METRIC_PREFIX = "metrics."
 PARAM_PREFIX = "params."
+MANIFEST_PROPERTY = "manifest_sha256"
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -64,13 +66,21 @@ class RegistrySettings:
 
 
 def _token(env: Mapping[str, str], token_file: str | None) -> str | None:
-    path = token_file or env.get("JUKEBOX_REGISTRY_TOKEN_FILE")
-    if path:
-        try:
-            return Path(path).read_text(encoding="utf-8").strip() or None
-        except OSError as error:
-            raise InputError(f"cannot read the registry token file {path}: {error.strerror}") from None
+    if token_file:
+        return read_token_file(token_file, "--registry-token-file")
+    if env.get("JUKEBOX_REGISTRY_TOKEN_FILE"):
+        return read_token_file(env["JUKEBOX_REGISTRY_TOKEN_FILE"], "JUKEBOX_REGISTRY_TOKEN_FILE")
     return env.get("JUKEBOX_REGISTRY_TOKEN") or None
+
+
+def read_token_file(path: str, option: str) -> str:
+    """The bearer token in `path` (UTF-8, surrounding whitespace stripped); InputError naming `option`."""
+    token = read_text(Path(path), option).strip()
+    if not token:
+        raise InputError(f"{option} {path}: the registry token file is empty (expected a bearer token)")
+    if any(char.isspace() for char in token):
+        raise InputError(f"{option} {path}: the registry token file holds more than one word (expected one token)")
+    return token
 
 
 def _user() -> str:
@@ -90,6 +100,7 @@ class Registration:
     storage_key: str
     storage_path: str
     sha256: str
+    manifest_sha256: str = ""  # sha256 of the version's release.json (release.manifest)
     metrics: Mapping[str, float] = field(default_factory=dict)
     parameters: Mapping[str, Any] = field(default_factory=dict)
     data_fingerprint: str = "unknown"
@@ -103,6 +114,8 @@ class Registration:
             "data_fingerprint": self.data_fingerprint,
             "git_commit": self.git_commit,
         }
+        if self.manifest_sha256:
+            props[MANIFEST_PROPERTY] = self.manifest_sha256
         props.update({f"{METRIC_PREFIX}{k}": float(v) for k, v in self.metrics.items()})
         props.update({f"{PARAM_PREFIX}{k}": _scalar(v) for k, v in self.parameters.items()})
         return props
@@ -131,6 +144,11 @@ class RegisteredVersion:
     @property
     def sha256(self) -> str:
         return str(self.properties.get("sha256", ""))
+
+    @property
+    def manifest_sha256(self) -> str:
+        """sha256 of the version's release.json; '' for versions registered before it was recorded."""
+        return str(self.properties.get(MANIFEST_PROPERTY, ""))
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -268,6 +286,11 @@ class Registry:
             raise CheckFailed(
                 f"{reg.model} {reg.version} is already registered with sha256 {entry.sha256 or 'unknown'}, "
                 f"this model is {reg.sha256}; registered versions are immutable: choose another --version"
+            )
+        if entry.manifest_sha256 and reg.manifest_sha256 and entry.manifest_sha256 != reg.manifest_sha256:
+            raise CheckFailed(
+                f"{reg.model} {reg.version} is registered with {MANIFEST_PROPERTY} {entry.manifest_sha256}, "
+                f"the published release.json has sha256 {reg.manifest_sha256}: the published version changed"
             )
         if not entry.model_artifact_id and not allow_missing_artifact:
             raise ServiceError(f"model registry {self.url}: {reg.model} {reg.version} has no model artifact")

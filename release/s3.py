@@ -1,37 +1,45 @@
-"""Publish a trained model directory to S3 in the OVMS layout, immutably and verified.
+"""Publish a model version to S3 in the OVMS layout, immutably and verified.
 
 Layout: `s3://<bucket>/<prefix>/<version>/` holds the model directory as is (`1/model.onnx`,
-`labels.json`, `metrics.json`, `MODEL_CARD.md`, ...) plus `release.json`, the version's manifest.
-Every object carries its sha256 in the `sha256` metadata key.
+`labels.json`, `metrics.json`, `MODEL_CARD.md`, ...) plus `release.json`, the version's manifest
+(`release.manifest`): path, size and sha256 of every other object under the prefix. Every object
+carries its sha256 in the `sha256` metadata key.
 
-A version prefix is immutable. Its identity is the *served* files: everything under `1/` (what OVMS
-loads) and `labels.json`; the manifest lists their sha256. The manifest is created with a conditional
-PUT (`If-None-Match: *`), so of two publishers of one version exactly one creates it; the other then
-compares: the same served bytes continue (a rerun completes a partial upload), different ones are
-refused. The run records (metrics.json, MODEL_CARD.md, the confusion matrix) hold timings, so a
-retrain of the same model differs there: objects already uploaded are kept, never overwritten.
+A version prefix is never written again once published, and the rule covers every object in it. The
+manifest is created first, with a conditional PUT (`If-None-Match: *`), so of two publishers of one
+version exactly one creates it. Afterwards only objects the manifest lists may be added, with exactly
+the listed bytes (a rerun completing an interrupted upload); every object is created with
+`If-None-Match: *` too, so nothing is ever overwritten. After an upload (and for `jukebox pin`) the
+whole prefix is listed and every object downloaded and hashed: an object the manifest does not list
+(say a `2/model.onnx` added later, which OVMS would serve) fails the check.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jukebox.errors import CheckFailed, InputError, ServiceError
+from release.manifest import (
+    MANIFEST_FILE,
+    MODEL_FILE,
+    Reconciliation,
+    VersionManifest,
+    VersionTaken,
+    parse_manifest,
+    reconcile,
+    refuse_unlisted,
+)
+from release.model_dir import ModelFiles
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client  # pragma: no cover
 else:
     S3Client = Any
 
-MODEL_FILE = "1/model.onnx"
-MANIFEST_FILE = "release.json"
-LABELS_FILE = "labels.json"
 SHA_KEY = "sha256"
 _CHUNK = 1 << 20
 
@@ -75,29 +83,19 @@ class S3Settings:
         )
 
 
+def object_key(storage_path: str, rel: str = "") -> str:
+    """The S3 key of `rel` in a version prefix; `storage_path` may end with '/' (never gives '//')."""
+    return f"{storage_path.strip('/')}/{rel}"
+
+
 @dataclass(frozen=True)
-class ModelFiles:
-    """A model directory: every regular file by relative POSIX path, with its sha256."""
+class PublishPlan:
+    """What publishing a model directory under a version prefix would do."""
 
-    root: Path
-    files: dict[str, str]
-
-    @property
-    def sha256(self) -> str:
-        """sha256 of `1/model.onnx`: the identity of the model (what a pin records)."""
-        return self.files[MODEL_FILE]
-
-    @property
-    def served(self) -> dict[str, str]:
-        """The files that define the model version: `1/...` (loaded by OVMS) and `labels.json`."""
-        return {rel: sha for rel, sha in sorted(self.files.items()) if is_served(rel)}
-
-    def manifest(self) -> dict[str, Any]:
-        return {"model": MODEL_FILE, "sha256": self.sha256, "files": self.served}
-
-
-def is_served(rel: str) -> bool:
-    return rel.startswith("1/") or rel == LABELS_FILE
+    state: str  # "new" (nothing published there) or "published" (the version exists: complete or reuse)
+    manifest: VersionManifest  # the version's manifest: the new one, or the one already published
+    upload: list[str]
+    records_not_uploaded: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -105,34 +103,14 @@ class PublishResult:
     bucket: str
     storage_path: str
     sha256: str
+    manifest: VersionManifest
     uploaded: list[str] = field(default_factory=list)
+    records_not_uploaded: list[str] = field(default_factory=list)
 
     @property
     def unchanged(self) -> bool:
         """True when the version was already published with these bytes (a no-op)."""
         return not self.uploaded
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def scan_model_dir(model_dir: Path) -> ModelFiles:
-    """Hash a model directory; it must follow the OVMS layout (`1/model.onnx`)."""
-    if not (model_dir / MODEL_FILE).is_file():
-        raise InputError(f"{model_dir}: not a model directory (expected {MODEL_FILE} inside)")
-    files = {}
-    for path in sorted(model_dir.rglob("*")):
-        rel = path.relative_to(model_dir).as_posix()
-        if path.is_file() and not any(part.startswith(".") for part in rel.split("/")):
-            files[rel] = file_sha256(path)
-    if MANIFEST_FILE in files:
-        raise InputError(f"{model_dir}: {MANIFEST_FILE} is reserved for the release manifest")
-    return ModelFiles(model_dir, files)
 
 
 def make_client(settings: S3Settings) -> S3Client:
@@ -167,18 +145,25 @@ class S3Store:
     def url(self, key: str = "") -> str:
         return f"s3://{self.bucket}/{key}"
 
+    def version_url(self, storage_path: str) -> str:
+        return self.url(object_key(storage_path))
+
     # -- reading -------------------------------------------------------------------------------
 
-    def read_manifest(self, storage_path: str) -> dict[str, Any] | None:
-        """The version's manifest, or None when nothing was published under `storage_path`."""
-        body = self._get(f"{storage_path}/{MANIFEST_FILE}")
-        if body is None:
-            return None
-        try:
-            manifest = json.loads(body)
-            return manifest if isinstance(manifest, dict) and isinstance(manifest.get("files"), dict) else {}
-        except json.JSONDecodeError:
-            return {}
+    def read_manifest(self, storage_path: str) -> VersionManifest | None:
+        """The version's manifest, None when there is none; CheckFailed when it is not a manifest."""
+        key = object_key(storage_path, MANIFEST_FILE)
+        body = self._get(key)
+        return None if body is None else parse_manifest(body, self.url(key))
+
+    def listing(self, storage_path: str) -> dict[str, int]:
+        """Every object under the version prefix: path relative to it -> size."""
+        prefix = object_key(storage_path)
+        found: dict[str, int] = {}
+        with _s3_errors(self, f"listing {self.url(prefix)}"):
+            for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                found.update({obj["Key"].removeprefix(prefix): int(obj["Size"]) for obj in page.get("Contents", [])})
+        return found
 
     def object_sha256(self, key: str) -> str | None:
         """sha256 of the object's bytes (downloaded and hashed), None if it does not exist."""
@@ -192,68 +177,83 @@ class S3Store:
                 digest.update(chunk)
             return digest.hexdigest()
 
-    def verify_model(self, storage_path: str, sha256: str) -> None:
-        """Check that `<storage_path>/1/model.onnx` exists and hashes to `sha256`."""
-        key = f"{storage_path}/{MODEL_FILE}"
+    def verify_version(
+        self, storage_path: str, model_sha256: str, manifest_sha256: str | None, recorded_by: str
+    ) -> VersionManifest:
+        """Check the whole version against what `recorded_by` (the registry, a pin) records.
+
+        Its release.json must hash to `manifest_sha256` (when recorded; older versions have none) and
+        name `model_sha256`; the prefix must hold exactly the listed objects; each one is downloaded
+        and must hash to the listed sha256, with the listed size and `sha256` metadata.
+        """
+        where = self.version_url(storage_path)
+        manifest = self.read_manifest(storage_path)
+        if manifest is None:
+            raise CheckFailed(f"{self.url(object_key(storage_path, MANIFEST_FILE))} does not exist")
+        if manifest_sha256 and manifest.sha256 != manifest_sha256:
+            raise CheckFailed(
+                f"{where}{MANIFEST_FILE} has sha256 {manifest.sha256}, {recorded_by} records {manifest_sha256}: "
+                "the published version changed"
+            )
+        if manifest.model_sha256 != model_sha256:
+            raise CheckFailed(
+                f"{where}{MANIFEST_FILE} lists {MODEL_FILE} with sha256 {manifest.model_sha256}, "
+                f"{recorded_by} records {model_sha256}"
+            )
+        present = self.listing(storage_path)
+        refuse_unlisted(manifest, present, where)
+        missing = [path for path in manifest.files if path not in present]
+        if missing:
+            raise CheckFailed(f"{where} is incomplete: {', '.join(missing)} listed in {MANIFEST_FILE} do(es) not exist")
+        for path, entry in manifest.files.items():
+            self._verify_object(object_key(storage_path, path), entry.sha256, entry.size, present[path])
+        return manifest
+
+    def _verify_object(self, key: str, sha256: str, size: int | None, listed_size: int) -> None:
         actual = self.object_sha256(key)
-        if actual is None:
-            raise CheckFailed(f"{self.url(key)} does not exist")
-        if actual != sha256:
-            raise CheckFailed(f"{self.url(key)} has sha256 {actual}, the registry records {sha256}")
+        recorded = self._head_sha(key)
+        if actual != sha256 or recorded != sha256 or (size is not None and listed_size != size):
+            raise CheckFailed(
+                f"verification failed for {self.url(key)}: sha256 {actual} ({listed_size} bytes), "
+                f"sha256 metadata {recorded or '(none)'}; {MANIFEST_FILE} records sha256 {sha256}"
+                + ("" if size is None else f" ({size} bytes)")
+            )
 
     # -- publishing ----------------------------------------------------------------------------
 
-    def plan(self, model: ModelFiles, storage_path: str) -> str:
-        """'new', 'same' (already published with these bytes, maybe partially) or raise CheckFailed."""
-        manifest = self.read_manifest(storage_path)
-        if manifest is None:
-            return "new"
-        self._require_same(model, storage_path, manifest)
-        return "same"
+    def plan(self, model: ModelFiles, storage_path: str) -> PublishPlan:
+        """What `publish` would do; raises VersionTaken / DirectoryDiffers when it would be refused."""
+        where = self.version_url(storage_path)
+        published = self.read_manifest(storage_path)
+        present = self.listing(storage_path)
+        if published is None:
+            if present:
+                raise VersionTaken(
+                    f"{where} holds {', '.join(sorted(present))} but no {MANIFEST_FILE}: not a version "
+                    "published by jukebox; choose another --version"
+                )
+            return PublishPlan("new", model.manifest, list(model.manifest.files))
+        decided: Reconciliation = reconcile(model.manifest, published, present, where)
+        return PublishPlan("published", published, decided.upload, decided.records_not_uploaded)
 
     def publish(self, model: ModelFiles, storage_path: str) -> PublishResult:
-        """Upload `model` under `storage_path` unless it is there already; verify every object."""
-        self._claim(model, storage_path)
-        result = PublishResult(self.bucket, storage_path, model.sha256)
-        for rel, sha in model.files.items():
-            if self._put_file(model.root / rel, f"{storage_path}/{rel}", sha, strict=is_served(rel)):
-                result.uploaded.append(rel)
-        self._verify_all(model, storage_path)
+        """Publish `model` under `storage_path` (see the module docstring); verify every object."""
+        plan = self.plan(model, storage_path)
+        if plan.state == "new":
+            body = plan.manifest.to_bytes()
+            key = object_key(storage_path, MANIFEST_FILE)
+            if not self._put_new(key, body, hashlib.sha256(body).hexdigest()):
+                plan = self.plan(model, storage_path)  # another release created it meanwhile
+        uploaded = []
+        for rel in plan.upload:
+            entry = plan.manifest.files[rel]
+            with (model.root / rel).open("rb") as handle:
+                if self._put_new(object_key(storage_path, rel), handle, entry.sha256):
+                    uploaded.append(rel)
+        manifest = self.verify_version(storage_path, model.sha256, plan.manifest.sha256, "this release")
+        result = PublishResult(self.bucket, storage_path, model.sha256, manifest, uploaded)
+        result.records_not_uploaded = plan.records_not_uploaded
         return result
-
-    def _claim(self, model: ModelFiles, storage_path: str) -> None:
-        """Create the manifest if absent (atomically); otherwise it must list the same files."""
-        body = json.dumps(model.manifest(), indent=2, sort_keys=True).encode()
-        key = f"{storage_path}/{MANIFEST_FILE}"
-        if self._put_new(key, body, hashlib.sha256(body).hexdigest()):
-            return
-        manifest = self.read_manifest(storage_path)
-        self._require_same(model, storage_path, manifest or {})
-
-    def _require_same(self, model: ModelFiles, storage_path: str, manifest: Mapping[str, Any]) -> None:
-        if manifest.get("files") == model.served:
-            return
-        theirs = manifest.get("sha256", "unknown")
-        raise CheckFailed(
-            f"{self.url(storage_path)}/ already holds a different model (model.onnx sha256 {theirs}, "
-            f"this one {model.sha256}); published versions are immutable: choose another --version"
-        )
-
-    def _put_file(self, path: Path, key: str, sha: str, strict: bool) -> bool:
-        """Upload one file unless it exists; True if uploaded. `strict`: an existing one must match."""
-        existing = self._head_sha(key)
-        if existing == sha or (existing is not None and not strict):
-            return False
-        if existing is None:
-            with path.open("rb") as handle:
-                if self._put_new(key, handle, sha):
-                    return True
-            existing = self._head_sha(key)
-        if existing != sha and strict:
-            raise CheckFailed(
-                f"{self.url(key)} exists with sha256 {existing}, expected {sha}; published versions are immutable"
-            )
-        return False
 
     def _put_new(self, key: str, body: Any, sha: str) -> bool:
         """Create `key` only if it does not exist; False when it already exists."""
@@ -282,20 +282,6 @@ class S3Store:
                     return None
                 raise
         return str(head.get("Metadata", {}).get(SHA_KEY, ""))
-
-    def _verify_all(self, model: ModelFiles, storage_path: str) -> None:
-        """Download every object back: served files must hash to the local sha256, run records to
-        the sha256 in their own metadata (they may come from an earlier run of the same model)."""
-        for rel, sha in model.files.items():
-            key = f"{storage_path}/{rel}"
-            recorded = self._head_sha(key)
-            expected = sha if is_served(rel) else recorded
-            actual = self.object_sha256(key)
-            if actual != expected or recorded != actual:
-                raise CheckFailed(
-                    f"verification failed for {self.url(key)}: sha256 {actual}, "
-                    f"metadata {recorded}, expected {expected}"
-                )
 
     def _get(self, key: str) -> bytes | None:
         with _s3_errors(self, f"reading {self.url(key)}"):

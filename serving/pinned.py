@@ -4,14 +4,13 @@
    (its bucket) and `artifact.sha256` (of `1/model.onnx`).
 2. S3 is resolved as `jukebox release` resolves it (`--s3-*` options, then `AWS_*`, else the embedded
    local services), with the bucket of the pin's URI, as `jukebox pin` checks it.
-3. The version's served files (those listed in its `release.json` manifest: `1/...` and `labels.json`,
-   the files OVMS loads) are downloaded into `<repo>/.jukebox/cache/models/<sha256>/`. Each one must hash
-   to what is recorded for it, and its `sha256` S3 metadata must say the same: `1/model.onnx` against the
-   pin, the other files against the manifest (whose `model.onnx` entry must equal the pin's, too).
-   Any mismatch raises `CheckFailed` naming the hashes; the download is discarded and nothing is served.
-4. A cache directory is complete only once `.verified.json` is written (the directory is built in a temp
-   directory and renamed into place). It is reused, without contacting S3, when every file in it still
-   hashes to that record and the record matches the pin; otherwise it is downloaded again.
+3. The version's files (every file its `release.json` manifest lists, `release.manifest`: what KServe's
+   storage initializer puts into /mnt/models) are downloaded into `<repo>/.jukebox/cache/models/<sha256>/`.
+   The manifest must hash to the pin's `artifact.manifestSha256` (pins written before it existed have
+   none) and name the pinned `1/model.onnx` sha256; the prefix must hold no object the manifest does not
+   list (OVMS could serve it). Each file must hash to its listed sha256, have its listed size, and carry
+   the same `sha256` S3 metadata. Any mismatch raises `CheckFailed` naming the hashes; the download is
+   discarded and nothing is served.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,17 +32,10 @@ from generator.pins import Pin, pin_path, read_pin
 from generator.spec import Spec
 from jukebox.errors import CheckFailed, InputError, ServiceError
 from release.flow import Connection, load_for_env, resolve_s3_settings
+from release.manifest import MANIFEST_FILE, MODEL_FILE, FileEntry, refuse_unlisted
+from release.model_dir import file_sha256
 from release.pinning import repo_root
-from release.s3 import (
-    LABELS_FILE,
-    MANIFEST_FILE,
-    MODEL_FILE,
-    SHA_KEY,
-    S3Store,
-    file_sha256,
-    is_served,
-    make_client,
-)
+from release.s3 import SHA_KEY, S3Store, make_client, object_key
 
 CACHE_DIR = Path(".jukebox") / "cache" / "models"
 VERIFIED_FILE = ".verified.json"
@@ -128,19 +120,22 @@ class _Fetcher:
         self.pin = pin
         self.pin_file = pin_file
         self.storage_path = pin.artifact.storage_path.strip("/")
+        self.manifest_sha256 = ""
 
     def download_into(self, target: Path) -> dict[str, str]:
-        """Download and verify every served file into a temp dir, then rename it to `target`."""
-        files = self._served_files()
+        """Download and verify every file of the version into a temp dir, then rename it to `target`."""
+        entries = self._version_files()
         manifest_url = self._url(MANIFEST_FILE)
         target.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{target.name[:16]}-", dir=target.parent))
         try:
-            for rel, sha in files.items():
+            for rel, entry in entries.items():
                 expected_by = f"the pin {self.pin_file}" if rel == MODEL_FILE else f"the manifest {manifest_url}"
-                self._download(rel, work / rel, sha, expected_by)
+                self._download(entry, work / rel, expected_by)
+            files = {rel: entry.sha256 for rel, entry in entries.items()}
             record = {"sha256": self.pin.artifact.sha256, "bucket": self.store.bucket, "files": files}
             record |= {"storagePath": self.storage_path, "endpoint": self.store.settings.endpoint}
+            record |= {"manifestSha256": self.manifest_sha256}
             (work / VERIFIED_FILE).write_text(json.dumps(record, indent=2, sort_keys=True), encoding="utf-8")
             _move_into_place(work, target, lambda: _verified_cache(target, self.pin, self.store.bucket) is not None)
         finally:
@@ -148,58 +143,60 @@ class _Fetcher:
         return files
 
     def _url(self, rel: str = "") -> str:
-        return self.store.url(f"{self.storage_path}/{rel}")
+        return self.store.url(object_key(self.storage_path, rel))
 
-    def _served_files(self) -> dict[str, str]:
-        """The files OVMS would load, from the version's manifest, checked against the pin."""
+    def _version_files(self) -> dict[str, FileEntry]:
+        """Every file of the version, from its manifest, checked against the pin and the prefix's listing."""
         manifest = self.store.read_manifest(self.storage_path)
         if manifest is None:
             raise CheckFailed(
                 f"{self._url(MANIFEST_FILE)} does not exist: nothing is published where the pin "
                 f"{self.pin_file} points" + _endpoint_hint(self.pin, self.store.settings.endpoint)
             )
-        listed = manifest.get("files")
-        if not isinstance(listed, dict) or not all(isinstance(v, str) for v in listed.values()):
-            raise CheckFailed(f"{self._url(MANIFEST_FILE)} is not a release manifest (no 'files' mapping)")
-        files: dict[str, str] = {}
-        for rel, sha in sorted(listed.items()):
-            if not _safe_relative(rel) or not is_served(rel):
-                raise CheckFailed(f"{self._url(MANIFEST_FILE)} lists {rel!r}: not a served file of a model directory")
-            files[rel] = sha
-        pinned = self.pin.artifact.sha256
-        if files.get(MODEL_FILE) != pinned:
+        pinned = self.pin.artifact.manifest_sha256
+        if pinned and manifest.sha256 != pinned:
+            raise CheckFailed(
+                f"sha256 mismatch: {self._url(MANIFEST_FILE)} hashes to {manifest.sha256}, the pin {self.pin_file} "
+                f"records {pinned}: the published version changed; refusing to serve it"
+            )
+        if manifest.model_sha256 != self.pin.artifact.sha256:
             raise CheckFailed(
                 f"sha256 mismatch: {self._url(MANIFEST_FILE)} records {MODEL_FILE} sha256 "
-                f"{files.get(MODEL_FILE, '(none)')}, the pin {self.pin_file} records {pinned}; refusing to serve it"
+                f"{manifest.model_sha256}, the pin {self.pin_file} records {self.pin.artifact.sha256}; "
+                "refusing to serve it"
             )
-        return files
+        refuse_unlisted(manifest, self.store.listing(self.storage_path), self._url())
+        self.manifest_sha256 = manifest.sha256
+        return dict(manifest.files)
 
-    def _download(self, rel: str, dest: Path, expected: str, expected_by: str) -> None:
-        """Stream one object to `dest`; its bytes and its sha256 metadata must both equal `expected`."""
-        url = self._url(rel)
+    def _download(self, entry: FileEntry, dest: Path, expected_by: str) -> None:
+        """Stream one object to `dest`; its bytes, size and sha256 metadata must match `entry`."""
+        url = self._url(entry.path)
         client = self.client
         dest.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
+        size = 0
         with _s3_errors(self.store, f"reading {url}"):
             try:
-                response = client.get_object(Bucket=self.store.bucket, Key=f"{self.storage_path}/{rel}")
+                response = client.get_object(Bucket=self.store.bucket, Key=object_key(self.storage_path, entry.path))
             except client.exceptions.NoSuchKey:
-                raise CheckFailed(f"{url} does not exist (listed in the version's release.json)") from None
+                raise CheckFailed(f"{url} does not exist (listed in the version's {MANIFEST_FILE})") from None
             recorded = str(response.get("Metadata", {}).get(SHA_KEY, "")) or "(none)"
             with dest.open("wb") as handle:
                 for chunk in response["Body"].iter_chunks(_CHUNK):
                     digest.update(chunk)
+                    size += len(chunk)
                     handle.write(chunk)
         actual = digest.hexdigest()
-        if actual != expected:
+        if actual != entry.sha256 or (entry.size is not None and size != entry.size):
             raise CheckFailed(
-                f"sha256 mismatch: {url} hashes to {actual} (its sha256 metadata says {recorded}), "
-                f"{expected_by} records {expected}; refusing to serve it"
+                f"sha256 mismatch: {url} hashes to {actual} ({size} bytes; its sha256 metadata says {recorded}), "
+                f"{expected_by} records {entry.describe()}; refusing to serve it"
             )
-        if recorded != expected:
+        if recorded != entry.sha256:
             raise CheckFailed(
                 f"sha256 mismatch: {url} carries sha256 metadata {recorded}, its bytes and {expected_by} "
-                f"say {expected}; refusing to serve it"
+                f"say {entry.sha256}; refusing to serve it"
             )
 
 
@@ -257,24 +254,14 @@ def _verified_cache(target: Path, pin: Pin, bucket: str) -> dict[str, Any] | Non
     )
     if record.get("sha256") != pin.artifact.sha256 or not same_source or not isinstance(files, dict):
         return None
+    if pin.artifact.manifest_sha256 and record.get("manifestSha256") != pin.artifact.manifest_sha256:
+        return None
     if files.get(MODEL_FILE) != pin.artifact.sha256 or not _tree_matches(target, files):
         return None
     return record
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _safe_relative(rel: str) -> bool:
-    """A plain relative POSIX path inside the model directory (no '..', no absolute, no backslash)."""
-    path = PurePosixPath(rel)
-    return (
-        bool(rel)
-        and "\\" not in rel
-        and not path.is_absolute()
-        and all(part not in {"", ".", ".."} and not part.startswith(".") for part in rel.split("/"))
-        and (rel == LABELS_FILE or rel.startswith("1/"))
-    )
 
 
 def _uri_bucket(uri: str) -> str:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from generator.environments import EnvironmentView, serving_resources
-from generator.names import s3_connection_secret_name
+from generator.names import exact_storage_path, s3_connection_secret_name
 from generator.objects.common import (
     DASHBOARD_LABEL,
     SPEC_ANNOTATION_PREFIX,
@@ -148,7 +148,7 @@ def inferenceservice(env: EnvironmentView, path: str) -> Manifest | None:
             "max_replicas": env.serving.replicas.max,
             "runtime": env.spec.model.name,
             "storage_key": s3_connection_secret_name(env.spec),
-            "storage_path": env.pin.artifact.storage_path,
+            "storage_path": exact_storage_path(env.pin.artifact.storage_path),
             "resources": serving_resources(env.serving),
         },
     )

@@ -1,59 +1,38 @@
 """Fixtures of the release tests: real local servers (SeaweedFS S3 + the local Model Registry, started by
 the release/local fixtures in a temp state dir), a temp GitOps repo with a small spec, and tiny models
-built with onnx.helper that follow the serving contract (13 FP32 [-1,1] inputs, `output` [-1,N])."""
+(`tests.release.models`)."""
 
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from release.local import LocalServices
+from tests.release.models import build_model
 from tests.release_local.fixtures import local_services, local_state_dir  # noqa: F401
 
-FEATURES = (
-    "is_explicit", "duration_ms", "danceability", "energy", "key", "loudness", "mode",
-    "speechiness", "acousticness", "instrumentalness", "liveness", "valence", "tempo",
-)  # fmt: skip
-LABELS = ["US", "GB", "DE", "FR"]
 SPEC_TEMPLATE = Path(__file__).with_name("data") / "spec.yaml"
 _names = itertools.count(1)
 
 
-def build_model(model_dir: Path, seed: int = 0, accuracy: float = 0.5) -> Path:
-    """`<model_dir>/1/model.onnx` (Concat -> MatMul -> Add -> Softmax) + labels.json, metrics.json, card."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+TRAINING_SOURCE = "sample:rows=3000,countries=5,songs=600,seed=3"
 
-    rng = np.random.default_rng(seed)
-    weights = numpy_helper.from_array(rng.normal(0, 1, (len(FEATURES), len(LABELS))).astype(np.float32), "W")
-    bias = numpy_helper.from_array(np.zeros(len(LABELS), dtype=np.float32), "b")
-    nodes = [
-        helper.make_node("Concat", list(FEATURES), ["x"], axis=1),
-        helper.make_node("MatMul", ["x", "W"], ["logits0"]),
-        helper.make_node("Add", ["logits0", "b"], ["logits"]),
-        helper.make_node("Softmax", ["logits"], ["output"], axis=1),
-    ]
-    inputs = [helper.make_tensor_value_info(f, TensorProto.FLOAT, [-1, 1]) for f in FEATURES]
-    output = helper.make_tensor_value_info("output", TensorProto.FLOAT, [-1, len(LABELS)])
-    graph = helper.make_graph(nodes, "release-test", inputs, [output], [weights, bias])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    (model_dir / "1").mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(model_dir / "1" / "model.onnx"))
-    (model_dir / "labels.json").write_text(json.dumps(LABELS), encoding="utf-8")
-    metrics = {
-        "metrics": {"accuracy": accuracy, "f1_macro": accuracy / 2},
-        "data": {"fingerprint": f"fingerprint-{seed}"},
-        "params": {"hiddenLayers": [8], "seed": seed},
-    }
-    (model_dir / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
-    (model_dir / "MODEL_CARD.md").write_text(f"# test model {seed}\n", encoding="utf-8")
-    return model_dir
+
+def train_small(out: Path, seed: int) -> Path:
+    """A real `jukebox train` model directory (small sample data, a few seconds)."""
+    from training.params import TrainingParams
+    from training.pipeline import train
+
+    return Path(train(TRAINING_SOURCE, out, TrainingParams(hidden_layers=[16], max_iter=40, seed=seed)).out)
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One trained model directory per session; copy it before changing it."""
+    return train_small(tmp_path_factory.mktemp("trained") / "model", seed=7)
 
 
 @pytest.fixture

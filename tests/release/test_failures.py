@@ -104,7 +104,7 @@ def test_a_version_left_without_artifact_is_completed_and_other_bytes_are_refuse
     """A run stopped between the registry's POSTs leaves a version without artifact; rerunning completes it."""
     from model_registry.types import ModelVersion, RegisteredModel
 
-    from release.s3 import scan_model_dir
+    from release.model_dir import scan_model_dir
 
     reg = registry(env)
     sha = scan_model_dir(make_model(seed=1)).sha256
@@ -113,9 +113,9 @@ def test_a_version_left_without_artifact_is_completed_and_other_bytes_are_refuse
     reg.client.async_runner(reg.client._api.upsert_model_version(partial, str(rm.id)))
     release(ReleaseRequest(spec_path, model_dir=make_model(seed=1), version="0.0.1"), Lines())
     entry = reg.get(spec_path.stem, "0.0.1")
-    assert entry is not None and entry.model_artifact_id and entry.storage_path == f"{spec_path.stem}/0.0.1"
+    assert entry is not None and entry.model_artifact_id and entry.storage_path == f"{spec_path.stem}/0.0.1/"
     assert _versions(env, spec_path.stem) == ["0.0.1"]
-    with pytest.raises(CheckFailed, match="already registered with sha256"):
+    with pytest.raises(CheckFailed, match=r"already (registered with sha256|holds a different model)"):
         release(ReleaseRequest(spec_path, model_dir=make_model(seed=2), version="0.0.1"), Lines())
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,11 +16,13 @@ from jukebox.cli import main
 from jukebox.errors import CheckFailed, InputError, QualityGateRefused
 from release.flow import PinRequest, ReleaseRequest, pin, promote, release
 from release.local import LocalServices
-from release.s3 import S3Settings, S3Store, scan_model_dir
+from release.model_dir import scan_model_dir
+from release.s3 import S3Settings, S3Store
 
 from .conftest import Lines, registry, s3_client
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _release(spec_path: Path, model: Path, **options: object) -> tuple[Lines, object]:
@@ -42,8 +46,8 @@ def test_release_publishes_registers_pins_and_renders(
     # Registry: version, artifact, custom properties.
     entry = registry(env).get(name, "0.0.1")
     assert entry is not None and entry.sha256 == sha
-    assert entry.storage_key == "aws-connection-models" and entry.storage_path == f"{name}/0.0.1"
-    assert entry.uri.startswith(f"s3://models/{name}/0.0.1?endpoint=")
+    assert entry.storage_key == "aws-connection-models" and entry.storage_path == f"{name}/0.0.1/"
+    assert entry.uri.startswith(f"s3://models/{name}/0.0.1/?endpoint=")
     assert entry.metrics["accuracy"] == 0.5
     assert entry.properties["data_fingerprint"] == "fingerprint-1"
     assert entry.properties["params.seed"] == 1 and "git_commit" in entry.properties
@@ -88,9 +92,9 @@ def test_publish_same_bytes_is_a_no_op_and_verifies(env: LocalServices, make_mod
     first = store.publish(model, "publish-test/0.0.1")
     assert "1/model.onnx" in first.uploaded
     assert store.publish(model, "publish-test/0.0.1").unchanged
-    store.verify_model("publish-test/0.0.1", model.sha256)
+    assert store.verify_version("publish-test/0.0.1/", model.sha256, None, "the test") == first.manifest
     with pytest.raises(CheckFailed, match="does not exist"):
-        store.verify_model("publish-test/9.9.9", model.sha256)
+        store.verify_version("publish-test/9.9.9", model.sha256, None, "the test")
 
 
 def test_quality_gate_registers_but_does_not_pin_a_worse_model(
@@ -141,7 +145,7 @@ def test_pin_refuses_when_the_s3_object_no_longer_matches(
     _release(spec_path, make_model(seed=1))
     _release(spec_path, make_model(seed=2, accuracy=0.6))
     s3_client(env).put_object(Bucket="models", Key=f"{spec_path.stem}/0.0.1/1/model.onnx", Body=b"tampered")
-    with pytest.raises(CheckFailed, match="the registry records"):
+    with pytest.raises(CheckFailed, match=r"verification failed for .*/0\.0\.1/1/model\.onnx"):
         pin(PinRequest(spec_path, "dev", "0.0.1"), Lines())
     assert read_pin(spec_path, "dev").version == "0.0.2"  # type: ignore[union-attr]
 
@@ -193,3 +197,36 @@ def test_embedded_defaults_use_the_local_services(
         pinned["version"] == "0.0.1"
         and local_services.s3_endpoint.split("//")[1].split(":")[0] in pinned["artifact"]["uri"]
     )
+
+
+def test_a_nan_pinned_metric_does_not_switch_the_gate_off_and_force_says_what_it_skipped(
+    env: LocalServices, spec_path: Path, make_model: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pin written with `accuracy: .nan` (by an older jukebox): every later release is compared with NaN."""
+    _release(spec_path, make_model(seed=1, accuracy=0.7))
+    pin_file = pin_path(spec_path, "dev")
+    pin_file.write_text(pin_file.read_text().replace("accuracy: 0.7", "accuracy: .nan"))
+    capsys.readouterr()
+    worse = ["release", "--spec", str(spec_path), "--model", str(make_model(seed=2, accuracy=0.0001))]
+    assert main([*worse, "--dry-run"]) == 3
+    assert main(worse) == 3
+    err = capsys.readouterr().err
+    assert "quality gate refused: the pinned 0.0.1's accuracy is nan, not a finite number" in err
+    assert read_pin(spec_path, "dev").version == "0.0.1"  # type: ignore[union-attr]
+    assert main([*worse, "--force"]) == 0
+    out = capsys.readouterr().out
+    assert "--force: pinning although quality gate refused: the pinned 0.0.1's accuracy is nan" in out
+    assert read_pin(spec_path, "dev").version == "0.0.2"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("content", "problem"), [(b"", "the registry token file is empty"), (b"\xff", "not UTF-8")])
+def test_a_bad_token_file_exits_2_without_traceback(
+    env: LocalServices, spec_path: Path, tmp_path: Path, content: bytes, problem: str
+) -> None:
+    token = tmp_path / "token"
+    token.write_bytes(content)
+    command = [sys.executable, "-m", "jukebox", "versions", "--spec", str(spec_path), "--registry-token-file"]
+    done = subprocess.run([*command, str(token)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"error: --registry-token-file {token}: {problem}" in done.stderr

@@ -27,8 +27,9 @@ from jukebox.cli import main
 from jukebox.errors import CheckFailed, ServiceError
 from release.flow import Connection, ReleaseRequest, release
 from release.local import LocalServices
-from release.s3 import S3Settings, make_client
+from release.s3 import S3Settings, make_client, object_key
 from serving.pinned import CACHE_DIR, VERIFIED_FILE, fetch_pinned
+from tests.release.models import write_metrics
 from tests.release_local.fixtures import local_services, local_state_dir  # noqa: F401
 
 pytestmark = pytest.mark.slow
@@ -93,6 +94,7 @@ def spec_path(tmp_path: Path) -> Path:
 def released(local_env: dict[str, str], spec_path: Path, tmp_path: Path) -> tuple[Path, Pin]:
     """The fixture model, released (published, registered, dev pinned, rendered) by the real flow."""
     model = build_model(tmp_path / "model", seed=7)
+    write_metrics(model, {"accuracy": 0.5})
     release(ReleaseRequest(spec_path, environment="dev", model_dir=model, progress=False), out=lambda _: None)
     pin = read_pin(spec_path, "dev")
     assert pin is not None
@@ -179,7 +181,8 @@ def test_serve_spec_env_answers_like_the_local_model(
     assert pin.artifact.sha256 in log and "dev pins" in log
     cache = _cache(spec_path, pin)
     record = json.loads((cache / VERIFIED_FILE).read_text())
-    assert record["files"] == {"1/model.onnx": pin.artifact.sha256, "labels.json": _sha(model / "labels.json")}
+    assert record["files"] == {p: _sha(model / p) for p in ("1/model.onnx", "labels.json", "metrics.json")}
+    assert record["manifestSha256"] == pin.artifact.manifest_sha256
     assert (cache / "1" / "model.onnx").read_bytes() == (model / "1" / "model.onnx").read_bytes()
 
 
@@ -196,7 +199,7 @@ def test_a_tampered_object_in_s3_is_refused_and_nothing_is_served(
 ) -> None:
     """Other bytes under the pinned key, even with the pinned sha256 forged into the metadata: exit 1."""
     _, pin = released
-    key = f"{pin.artifact.storage_path}/1/model.onnx"
+    key = object_key(pin.artifact.storage_path, "1/model.onnx")
     other = (build_model(tmp_path / "other", seed=8) / "1" / "model.onnx").read_bytes()
     _s3(local_services).put_object(Bucket="models", Key=key, Body=other, Metadata={"sha256": pin.artifact.sha256})
     env = {**local_env, **_aws_env(local_services)}  # this time S3 configured through AWS_*
@@ -221,17 +224,17 @@ def test_stripped_metadata_or_a_manifest_other_than_the_pin_is_refused(
     prefix = pin.artifact.storage_path
     # The right bytes without the sha256 metadata (e.g. copied by hand): refused, naming the metadata.
     body = (model / "1" / "model.onnx").read_bytes()
-    s3.put_object(Bucket="models", Key=f"{prefix}/1/model.onnx", Body=body)
+    s3.put_object(Bucket="models", Key=object_key(prefix, "1/model.onnx"), Body=body)
     with pytest.raises(CheckFailed, match=f"carries sha256 metadata \\(none\\), .* say {pin.artifact.sha256}"):
         fetch_pinned(spec_path, "dev", env=env, cache_root=tmp_path / "cache", out=lambda _: None)
     # A manifest naming another model.onnx, or a path outside the model directory: refused before any download.
     other = {"model": "1/model.onnx", "sha256": "0" * 64, "files": {"1/model.onnx": "0" * 64}}
-    s3.put_object(Bucket="models", Key=f"{prefix}/release.json", Body=json.dumps(other).encode())
-    with pytest.raises(CheckFailed, match=f"records 1/model.onnx sha256 {'0' * 64}, the pin .* records"):
+    s3.put_object(Bucket="models", Key=object_key(prefix, "release.json"), Body=json.dumps(other).encode())
+    with pytest.raises(CheckFailed, match=r"release\.json hashes to [0-9a-f]{64}, the pin .* records .* changed"):
         fetch_pinned(spec_path, "dev", env=env, cache_root=tmp_path / "cache", out=lambda _: None)
     evil = {"files": {"1/model.onnx": pin.artifact.sha256, "1/../../escape": pin.artifact.sha256}}
-    s3.put_object(Bucket="models", Key=f"{prefix}/release.json", Body=json.dumps(evil).encode())
-    with pytest.raises(CheckFailed, match=re.escape("lists '1/../../escape': not a served file")):
+    s3.put_object(Bucket="models", Key=object_key(prefix, "release.json"), Body=json.dumps(evil).encode())
+    with pytest.raises(CheckFailed, match=re.escape("lists '1/../../escape': not a plain relative path")):
         fetch_pinned(spec_path, "dev", env=env, cache_root=tmp_path / "cache", out=lambda _: None)
     assert not (tmp_path / "escape").exists() and list((tmp_path / "cache").iterdir()) == []
 

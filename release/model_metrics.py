@@ -1,0 +1,103 @@
+"""The typed reader of a model directory's `metrics.json` (written by `training.pipeline`).
+
+Formats 1 and 2 (`format_version`; 2 added baselines, lift, fit details and feature ranges, see
+docs/training.md) as far as a release reads them, the same in both: `metrics` (name -> number or null;
+null = not measured), `data.fingerprint` (string), `params` (mapping), `model.sha256` (sha256 of
+`1/model.onnx`). Every other key is kept in the file, not read. Another format_version is refused
+rather than guessed at. A metric must be a finite number: NaN compares false and would switch the
+quality gate off.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jukebox.errors import InputError
+from release.model_dir import read_utf8
+
+METRICS_FILE = "metrics.json"
+FORMAT_VERSIONS = (1, 2)
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class ModelMetrics:
+    """What a release records about a trained model (registry properties, pin, quality gate)."""
+
+    metrics: dict[str, float]  # finite numbers only; null entries are left out
+    params: dict[str, Any]
+    data_fingerprint: str
+    model_sha256: str
+    format_version: int
+
+
+def read_model_metrics(path: Path) -> ModelMetrics:
+    """Read and check `path` (a metrics.json); InputError naming the file and the field otherwise."""
+    text = read_utf8(path, f"a model directory needs the {METRICS_FILE} that training writes")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}: not valid JSON ({error})") from None
+    return parse_model_metrics(data, str(path))
+
+
+def parse_model_metrics(data: Any, source: str) -> ModelMetrics:
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: expected a JSON object (metrics.json, as `jukebox train` writes it)")
+    version = data.get("format_version")
+    if version not in FORMAT_VERSIONS or isinstance(version, bool):
+        found = "no format_version" if version is None else f"format_version {version!r}"
+        raise InputError(
+            f"{source}: {found}; this jukebox reads format_version {' and '.join(map(str, FORMAT_VERSIONS))} "
+            "(metrics, data.fingerprint, params, model.sha256, as `jukebox train` writes them)"
+        )
+    return ModelMetrics(
+        metrics=_metrics(_mapping(data, "metrics", source), source),
+        params=dict(_mapping(data, "params", source)),
+        data_fingerprint=_string(_mapping(data, "data", source), "data.fingerprint", source),
+        model_sha256=_sha256(_mapping(data, "model", source), source),
+        format_version=int(version),
+    )
+
+
+def _mapping(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise InputError(f"{source}: {key} must be a JSON object")
+    return value
+
+
+def _string(holder: dict[str, Any], dotted: str, source: str) -> str:
+    value = holder.get(dotted.rsplit(".", 1)[-1])
+    if not isinstance(value, str) or not value:
+        raise InputError(f"{source}: {dotted} must be a non-empty string")
+    return value
+
+
+def _sha256(model: dict[str, Any], source: str) -> str:
+    value = model.get("sha256")
+    if not isinstance(value, str) or not _SHA256.match(value):
+        raise InputError(f"{source}: model.sha256 must be the 64 hex digit sha256 of the model file")
+    return value
+
+
+def _metrics(raw: dict[str, Any], source: str) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    for name, value in raw.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InputError(f"{source}: metrics.{name} must be a number or null, found {type(value).__name__}")
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise InputError(f"{source}: metrics.{name} is {number}; metrics must be finite numbers")
+        metrics[name] = number
+    return metrics
