@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
-CONNECTION_HELP = (
-    "S3 settings come from the options, else AWS_S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
-    "AWS_S3_BUCKET, AWS_DEFAULT_REGION (what an OpenShift AI connection injects); the registry from the "
-    "options, else JUKEBOX_REGISTRY_URL, JUKEBOX_REGISTRY_TOKEN(_FILE), JUKEBOX_REGISTRY_CA_FILE, "
-    "JUKEBOX_REGISTRY_INSECURE. With nothing configured the local services (`jukebox local up`) are used."
-)
+from release.connections import add_connection_options, connection_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,31 +15,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _versions_parser(subparsers)
 
 
-def add_s3_options(group: argparse._ArgumentGroup) -> None:
-    """The S3 options every command that reads or writes the model bucket takes (unset: env, then local)."""
-    group.add_argument("--s3-endpoint", help="S3 endpoint URL (AWS_S3_ENDPOINT)")
-    group.add_argument("--s3-bucket", help="bucket (AWS_S3_BUCKET; default: the spec's storage.bucket)")
-    group.add_argument("--s3-region", help="region (AWS_DEFAULT_REGION; default: the spec's storage.region)")
-
-
 def _common(parser: argparse.ArgumentParser, dry_run: bool = True) -> None:
     parser.add_argument("--spec", type=Path, required=True, help="model spec (specs/<name>.yaml)")
     if dry_run:
         parser.add_argument(
             "--dry-run", action="store_true", help="show what would happen; write nothing to S3, registry or files"
         )
-    group = parser.add_argument_group("connections", CONNECTION_HELP)
-    add_s3_options(group)
-    group.add_argument("--registry-url", help="Model Registry REST URL (JUKEBOX_REGISTRY_URL)")
-    group.add_argument(
-        "--registry-token-file", help="file holding the bearer token (JUKEBOX_REGISTRY_TOKEN_FILE / _TOKEN)"
-    )
-    group.add_argument("--ca-file", help="CA bundle for the registry's TLS certificate (JUKEBOX_REGISTRY_CA_FILE)")
-    group.add_argument(
-        "--insecure",
-        action="store_true",
-        help="do not verify the registry's TLS certificate (JUKEBOX_REGISTRY_INSECURE)",
-    )
+    add_connection_options(parser)
 
 
 def _release_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -96,20 +72,6 @@ def _versions_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_versions)
 
 
-def _connection(args: argparse.Namespace) -> Any:
-    from release.flow import Connection
-
-    return Connection(
-        s3_endpoint=args.s3_endpoint,
-        s3_bucket=args.s3_bucket,
-        s3_region=args.s3_region,
-        registry_url=args.registry_url,
-        registry_token_file=args.registry_token_file,
-        insecure=args.insecure,
-        ca_file=args.ca_file,
-    )
-
-
 def run_release(args: argparse.Namespace) -> int:
     from release.flow import ReleaseRequest, release
 
@@ -121,7 +83,7 @@ def run_release(args: argparse.Namespace) -> int:
         version=args.version,
         force=args.force,
         dry_run=args.dry_run,
-        connection=_connection(args),
+        connection=connection_from_args(args),
     )
     release(request)
     return 0
@@ -130,14 +92,14 @@ def run_release(args: argparse.Namespace) -> int:
 def run_pin(args: argparse.Namespace) -> int:
     from release.flow import PinRequest, pin
 
-    pin(PinRequest(args.spec, args.env, args.version, args.dry_run, _connection(args)))
+    pin(PinRequest(args.spec, args.env, args.version, args.dry_run, connection_from_args(args)))
     return 0
 
 
 def run_promote(args: argparse.Namespace) -> int:
     from release.flow import promote
 
-    promote(args.spec, args.source, args.target, args.dry_run, _connection(args))
+    promote(args.spec, args.source, args.target, args.dry_run, connection_from_args(args))
     return 0
 
 
@@ -149,6 +111,6 @@ def run_versions(args: argparse.Namespace) -> int:
     from release.versions import format_table
 
     notes = sys.stderr if args.json else sys.stdout
-    rows = list_versions(args.spec, _connection(args), out=lambda line: print(line, file=notes))
+    rows = list_versions(args.spec, connection_from_args(args), out=lambda line: print(line, file=notes))
     print(json.dumps(rows, indent=2) if args.json else format_table(rows) if rows else "no registered versions")
     return 0

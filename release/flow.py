@@ -8,12 +8,11 @@ So a failure leaves the pin (and the manifests) unchanged and a rerun completes 
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,90 +24,17 @@ from generator.pins import Pin, pin_path, read_pin, remove_pin, write_pin
 from generator.spec import Spec
 from jukebox.errors import CheckFailed, InputError, QualityGateRefused
 from release.admission import admit
+from release.connections import NO_OPTIONS, Connection, Services, connect_or_start_local
 from release.manifest import MANIFEST_FILE, DirectoryDiffers
 from release.model_dir import ModelFiles, scan_model_dir
 from release.model_metrics import ModelMetrics
 from release.pinning import describe_pin_change, make_pin, quality_gate, repo_root, ship_commands
-from release.registry import RegisteredVersion, Registration, Registry, RegistrySettings, connect
-from release.s3 import PublishPlan, S3Settings, S3Store
+from release.registry import RegisteredVersion, Registration, Registry
+from release.s3 import PublishPlan, S3Store
 from release.versions import check_version, next_patch
 
 Out = Callable[[str], None]
 MAX_VERSION_SKIPS = 100
-
-
-@dataclass(frozen=True)
-class Connection:
-    """S3 and registry options; unset values come from the environment, then the local services."""
-
-    s3_endpoint: str | None = None
-    s3_bucket: str | None = None
-    s3_region: str | None = None
-    registry_url: str | None = None
-    registry_token_file: str | None = None
-    insecure: bool = False
-    ca_file: str | None = None
-
-
-@dataclass
-class Services:
-    s3: S3Store
-    registry: Registry
-    notes: list[str] = field(default_factory=list)
-
-
-def connect_services(spec: Spec, options: Connection, env: Mapping[str, str] | None = None) -> Services:
-    """Resolve S3 and the registry; whatever is not configured falls back to the local services."""
-    s3_settings, notes = resolve_s3_settings(spec, options, env)
-    registry_settings, registry_notes = resolve_registry_settings(spec, options, env)
-    registry = Registry(connect(registry_settings), registry_settings)
-    return Services(S3Store(s3_settings), registry, notes + registry_notes)
-
-
-def resolve_s3_settings(
-    spec: Spec, options: Connection | None = None, env: Mapping[str, str] | None = None
-) -> tuple[S3Settings, list[str]]:
-    """S3 from options, then the AWS_* variables OpenShift AI connections inject, else the local services."""
-    env = os.environ if env is None else env
-    options = options or Connection()
-    settings = S3Settings.from_env(
-        env,
-        endpoint=options.s3_endpoint,
-        bucket=options.s3_bucket,
-        region=options.s3_region,
-        default_bucket=spec.storage.bucket,
-        default_region=spec.storage.region,
-    )
-    if settings is not None:
-        return settings, []
-    from release.local import ensure_local_services
-
-    local = ensure_local_services(buckets=(spec.storage.bucket,))
-    settings = S3Settings(local.s3_endpoint, local.access_key, local.secret_key, spec.storage.bucket, local.region)
-    return settings, [f"S3: local services at {local.s3_endpoint} (AWS_S3_ENDPOINT is not set)"]
-
-
-def resolve_registry_settings(
-    spec: Spec, options: Connection | None = None, env: Mapping[str, str] | None = None
-) -> tuple[RegistrySettings, list[str]]:
-    """The registry from options, then JUKEBOX_REGISTRY_*, else the local services."""
-    env = os.environ if env is None else env
-    options = options or Connection()
-    settings = RegistrySettings.from_env(
-        env,
-        url=options.registry_url,
-        token_file=options.registry_token_file,
-        insecure=options.insecure,
-        ca_file=options.ca_file,
-    )
-    if settings is not None:
-        return settings, []
-    from release.local import ensure_local_services
-
-    local = ensure_local_services(buckets=(spec.storage.bucket,))
-    author = env.get("JUKEBOX_REGISTRY_AUTHOR") or "jukebox"
-    settings = RegistrySettings(local.registry_url, token=local.registry_token, author=author)
-    return settings, [f"registry: local services at {local.registry_url} (JUKEBOX_REGISTRY_URL is not set)"]
 
 
 # -- model directory --------------------------------------------------------------------------
@@ -159,7 +85,7 @@ class ReleaseRequest:
     version: str | None = None
     force: bool = False
     dry_run: bool = False
-    connection: Connection = Connection()
+    connection: Connection = NO_OPTIONS
     progress: bool = True  # training progress on stderr
 
 
@@ -221,36 +147,81 @@ def _model_dir(spec: Spec, request: ReleaseRequest, out: Out) -> tuple[Path, Pat
     return train_model(spec, request.data, work / "model", request.progress), work
 
 
-def _release_model(spec: Spec, request: ReleaseRequest, model_dir: Path, outcome: ReleaseOutcome, out: Out) -> None:
+@dataclass(frozen=True)
+class StagedRelease:
+    """A model directory admitted and given a version: what publishing and registering will record."""
+
+    model: ModelFiles
+    metrics: ModelMetrics
+    version: str
+    plan: PublishPlan
+    registration: Registration
+
+
+def admit_model_dir(
+    spec: Spec, model_dir: Path, out: Out = print, timings: dict[str, float] | None = None
+) -> tuple[ModelFiles, ModelMetrics]:
+    """Scan the model directory and admit it (servable, finite metrics) before anything is contacted."""
     model = scan_model_dir(model_dir)
     if model.skipped:
         out(f"note: hidden entries are not published: {', '.join(model.skipped)}")
-    with _timed(outcome.timings, "admit"):
+    with _timed({} if timings is None else timings, "admit"):
         admitted = admit(model, spec.release.primary_metric)
     out(admitted.summary())
-    services = connect_services(spec, request.connection)
-    for note in services.notes:
-        out(note)
-    version, plan = _choose_version(spec, services, model, request.version, out)
-    outcome.version, outcome.sha256 = version, model.sha256
-    root = repo_root(request.spec_path)
-    registration = _registration(spec, services.s3, version, model, admitted.metrics, plan.manifest.sha256, root)
-    if request.dry_run:
-        _dry_run_release(spec, request, services, plan, registration, out)
-        return
+    return model, admitted.metrics
+
+
+def stage_release(
+    spec: Spec,
+    admitted: tuple[ModelFiles, ModelMetrics],
+    services: Services,
+    *,
+    version: str | None,
+    repo: Path,
+    out: Out = print,
+) -> StagedRelease:
+    """Choose the admitted model's version (reusing one with the same bytes); nothing is written yet."""
+    model, metrics = admitted
+    chosen, plan = _choose_version(spec, services, model, version, out)
+    registration = _registration(spec, services.s3, chosen, model, metrics, plan.manifest.sha256, repo)
+    return StagedRelease(model, metrics, chosen, plan, registration)
+
+
+def publish_and_register(
+    staged: StagedRelease, services: Services, out: Out = print, timings: dict[str, float] | None = None
+) -> tuple[RegisteredVersion, bool, bool]:
+    """Publish the version to S3 (immutably, verified), then register it; safe to rerun.
+
+    Returns the registry entry, whether anything was uploaded and whether the registry entry is new."""
+    timings = {} if timings is None else timings
+    registration = staged.registration
     _refuse_registered_conflict(services.registry, registration)
     out(f"publishing {services.s3.version_url(registration.storage_path)} ...")
-    with _timed(outcome.timings, "publish"):
-        published = services.s3.publish(model, registration.storage_path)
+    with _timed(timings, "publish"):
+        published = services.s3.publish(staged.model, registration.storage_path)
     registration = dataclasses.replace(registration, manifest_sha256=published.manifest.sha256)
-    outcome.published = not published.unchanged
-    out(_publish_message(services.s3, published.storage_path, published.unchanged, model.sha256))
+    out(_publish_message(services.s3, published.storage_path, published.unchanged, staged.model.sha256))
     if published.records_not_uploaded:
-        out(_records_note(version, published.records_not_uploaded))
-    with _timed(outcome.timings, "register"):
+        out(_records_note(staged.version, published.records_not_uploaded))
+    with _timed(timings, "register"):
         entry, created = services.registry.register(registration)
-    outcome.registered = created
     out(_register_message(entry, created, services.registry.url))
+    return entry, not published.unchanged, created
+
+
+def _release_model(spec: Spec, request: ReleaseRequest, model_dir: Path, outcome: ReleaseOutcome, out: Out) -> None:
+    admitted = admit_model_dir(spec, model_dir, out, outcome.timings)
+    services = connect_or_start_local(spec, request.connection)
+    for note in services.notes:
+        out(note)
+    staged = stage_release(
+        spec, admitted, services, version=request.version, repo=repo_root(request.spec_path), out=out
+    )
+    outcome.version, outcome.sha256 = staged.version, staged.model.sha256
+    if request.dry_run:
+        _dry_run_release(spec, request, services, staged.plan, staged.registration, out)
+        return
+    entry, outcome.published, outcome.registered = publish_and_register(staged, services, out, outcome.timings)
     _gate_and_pin(spec, request, entry, outcome, out)
 
 
@@ -428,13 +399,13 @@ class PinRequest:
     environment: str
     version: str
     dry_run: bool = False
-    connection: Connection = Connection()
+    connection: Connection = NO_OPTIONS
 
 
 def pin(request: PinRequest, out: Out = print, message: str | None = None) -> Pin:
     """Pin an environment to a registered version after checking its registry entry and S3 bytes."""
     spec = load_for_env(request.spec_path, request.environment)
-    services = connect_services(spec, request.connection)
+    services = connect_or_start_local(spec, request.connection)
     for note in services.notes:
         out(note)
     entry = _verified_entry(spec, services, check_version(request.version), out)
@@ -484,7 +455,7 @@ def promote(
     source: str,
     target: str,
     dry_run: bool = False,
-    connection: Connection = Connection(),
+    connection: Connection = NO_OPTIONS,
     out: Out = print,
 ) -> Pin:
     """Pin `target` to the version `source` is pinned to (checked again against registry and S3)."""
@@ -501,12 +472,12 @@ def promote(
 # -- versions ---------------------------------------------------------------------------------
 
 
-def list_versions(spec_path: Path, connection: Connection = Connection(), out: Out = print) -> list[dict[str, Any]]:
+def list_versions(spec_path: Path, connection: Connection = NO_OPTIONS, out: Out = print) -> list[dict[str, Any]]:
     """Registered versions of the spec's model with their metrics and where each is pinned."""
     from release.versions import version_rows
 
     spec = load_spec(spec_path)
-    services = connect_services(spec, connection)
+    services = connect_or_start_local(spec, connection)
     for note in services.notes:
         out(note)
     pins = {env: read_pin(spec_path, env) for env in spec.environments}

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from release.cli import add_s3_options
+from release.connections import add_s3_options
 from serving.contract import DEFAULT_HOST, DEFAULT_PORT
 from serving.contract import DEFAULT_MODEL_NAME as DEFAULT_MODEL
 
@@ -145,7 +145,7 @@ def _describe(engine: Any) -> None:
 def _fetch_pinned(args: argparse.Namespace) -> tuple[Path, str]:
     """`--spec FILE --env E`: the pinned version, downloaded (or cached) and sha256-verified."""
     from jukebox.errors import InputError
-    from release.flow import Connection
+    from release.connections import Connection
     from serving.pinned import fetch_pinned
 
     if not args.env:

@@ -31,7 +31,8 @@ from urllib.parse import parse_qs, urlsplit
 from generator.pins import Pin, pin_path, read_pin
 from generator.spec import Spec
 from jukebox.errors import CheckFailed, InputError, ServiceError
-from release.flow import Connection, load_for_env, resolve_s3_settings
+from release.connections import Connection, s3_settings_or_local
+from release.flow import load_for_env
 from release.manifest import MANIFEST_FILE, MODEL_FILE, FileEntry, refuse_unlisted
 from release.model_dir import file_sha256
 from release.pinning import repo_root
@@ -97,7 +98,7 @@ def fetch_pinned(
         source = f"s3://{cached['bucket']}/{storage_path}/"
         out(f"cached: {target} (verified: 1/model.onnx sha256 {pin.artifact.sha256}, as pinned)")
         return PinnedModel(name, environment, pin, pin_file, target, source, cached["files"], downloaded=False)
-    settings, notes = resolve_s3_settings(spec, connection, env)
+    settings, notes = s3_settings_or_local(spec, connection, env)
     for note in notes:
         out(note)
     if bucket and bucket != settings.bucket:

@@ -25,7 +25,8 @@ from serving_fixtures import LABELS, build_model, lab_body, random_rows
 from generator.pins import Pin, read_pin
 from jukebox.cli import main
 from jukebox.errors import CheckFailed, ServiceError
-from release.flow import Connection, ReleaseRequest, release
+from release.connections import Connection
+from release.flow import ReleaseRequest, release
 from release.local import LocalServices
 from release.s3 import S3Settings, make_client, object_key
 from serving.pinned import CACHE_DIR, VERIFIED_FILE, fetch_pinned
