@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from generator.platform_settings import PlatformSettings
+from generator.platform.settings import PlatformSettings
 from generator.profiles import Profile
 from jukebox.inputs import shorten
 from training.params import TrainingParams

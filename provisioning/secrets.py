@@ -13,7 +13,7 @@ from typing import Any
 from generator.credentials import MINIO_SECRET_KEYS, S3_SECRET_KEYS, SecretContract, required_secrets
 from generator.names import MINIO_ROOT_SECRET, s3_connection_secret_name, s3_endpoint_in_cluster
 from generator.platform import names as platform_names
-from generator.platform_settings import PlatformSettings
+from generator.platform.settings import PlatformSettings
 from generator.spec import Spec
 from jukebox.errors import InputError
 from jukebox.inputs import load_yaml_file

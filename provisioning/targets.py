@@ -10,7 +10,7 @@ from typing import Any
 from generator.names import application_name, storage_application_name
 from generator.objects.common import Manifest
 from generator.platform import kind_manifests, names, openshift_manifests, operators
-from generator.platform_settings import PlatformSettings
+from generator.platform.settings import PlatformSettings
 from generator.profiles import KindStack
 from generator.render import render_document
 from generator.spec import Spec

@@ -15,7 +15,7 @@ from generator.objects.common import (
     role_ref,
 )
 from generator.platform import health, names
-from generator.platform_settings import KindSettings, OperatorCatalog, PlatformSettings, RegistryDatabase
+from generator.platform.settings import KindSettings, OperatorCatalog, PlatformSettings, RegistryDatabase
 from generator.profiles import KIND_UID, Profile
 from generator.spec import Spec
 

@@ -91,7 +91,7 @@ CORPUS: list[tuple[str, Mutation, str, str]] = [
         "not available with platform.profile rhoai-3.3",
     ),
     (
-        # platform_settings matched with .match, so a trailing newline slipped through `$`.
+        # platform settings were matched with .match, so a trailing newline slipped through `$`.
         "image with a newline",
         _set("platform.kind.modelRegistryImage", "ghcr.io/kubeflow/model-registry/server:v0.3.8\n"),
         "platform.kind.modelRegistryImage",
