@@ -193,6 +193,17 @@ def publish_and_register(
     """Publish the version to S3 (immutably, verified), then register it; safe to rerun.
 
     Returns the registry entry, whether anything was uploaded and whether the registry entry is new."""
+    registration, uploaded = publish(staged, services, out, timings)
+    entry, created = register(registration, services, out, timings)
+    return entry, uploaded, created
+
+
+def publish(
+    staged: StagedRelease, services: Services, out: Out = print, timings: dict[str, float] | None = None
+) -> tuple[Registration, bool]:
+    """Publish the staged version to S3 (immutably, verified) unless the registry holds it with other bytes.
+
+    Returns what to register (with the published manifest's sha256) and whether anything was uploaded."""
     timings = {} if timings is None else timings
     registration = staged.registration
     _refuse_registered_conflict(services.registry, registration)
@@ -203,10 +214,17 @@ def publish_and_register(
     out(_publish_message(services.s3, published.storage_path, published.unchanged, staged.model.sha256))
     if published.records_not_uploaded:
         out(_records_note(staged.version, published.records_not_uploaded))
-    with _timed(timings, "register"):
+    return registration, not published.unchanged
+
+
+def register(
+    registration: Registration, services: Services, out: Out = print, timings: dict[str, float] | None = None
+) -> tuple[RegisteredVersion, bool]:
+    """Register a published version (idempotently); returns the entry and whether it is new."""
+    with _timed({} if timings is None else timings, "register"):
         entry, created = services.registry.register(registration)
     out(_register_message(entry, created, services.registry.url))
-    return entry, not published.unchanged, created
+    return entry, created
 
 
 def _release_model(spec: Spec, request: ReleaseRequest, model_dir: Path, outcome: ReleaseOutcome, out: Out) -> None:

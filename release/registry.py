@@ -91,6 +91,29 @@ def _user() -> str:
 
 
 @dataclass(frozen=True)
+class ModelSource:
+    """Where a model version came from (the registry's model artifact `model_source_*` fields), e.g. the
+    pipeline run that trained it: kind `kfp`, class `pipelinerun`, group = its namespace, id and name = the
+    run's id and name."""
+
+    kind: str
+    source_class: str
+    group: str
+    id: str
+    name: str
+
+    def fields(self) -> dict[str, str]:
+        """The keyword arguments of the client's `register_model` and `ModelArtifact`."""
+        return {
+            "model_source_kind": self.kind,
+            "model_source_class": self.source_class,
+            "model_source_group": self.group,
+            "model_source_id": self.id,
+            "model_source_name": self.name,
+        }
+
+
+@dataclass(frozen=True)
 class Registration:
     """Everything recorded about one released model version."""
 
@@ -106,6 +129,7 @@ class Registration:
     data_fingerprint: str = "unknown"
     git_commit: str = "unknown"
     description: str = ""
+    source: ModelSource | None = None  # lineage: what produced the model (None: a person's `jukebox release`)
 
     def properties(self) -> dict[str, bool | int | float | str]:
         """Custom properties of the model version (flat: the registry stores scalars only)."""
@@ -140,6 +164,7 @@ class RegisteredVersion:
     uri: str = ""
     storage_key: str = ""
     storage_path: str = ""
+    source: ModelSource | None = None  # the artifact's model_source_* fields, when it has them
 
     @property
     def sha256(self) -> str:
@@ -255,6 +280,7 @@ class Registry:
             storage_path=reg.storage_path,
             version_description=reg.description or None,
             metadata=reg.properties(),
+            **(reg.source.fields() if reg.source else {}),
         )
 
     def _complete(self, reg: Registration) -> RegisteredVersion:
@@ -271,6 +297,7 @@ class Registry:
             model_format_version=MODEL_FORMAT[1],
             storage_key=reg.storage_key,
             storage_path=reg.storage_path,
+            **(reg.source.fields() if reg.source else {}),
         )
         with registry_errors(self.url, f"adding the artifact of {reg.model} {reg.version}"):
             # The client has no public call to add an artifact to an existing version.
@@ -311,6 +338,19 @@ def _to_version(model: str, rm_id: str, mv: ModelVersion, artifact: ModelArtifac
         uri=(artifact.uri or "") if artifact else "",
         storage_key=(artifact.storage_key or "") if artifact else "",
         storage_path=(artifact.storage_path or "") if artifact else "",
+        source=_source(artifact),
+    )
+
+
+def _source(artifact: ModelArtifact | None) -> ModelSource | None:
+    if artifact is None or not artifact.model_source_kind:
+        return None
+    return ModelSource(
+        kind=artifact.model_source_kind,
+        source_class=artifact.model_source_class or "",
+        group=artifact.model_source_group or "",
+        id=artifact.model_source_id or "",
+        name=artifact.model_source_name or "",
     )
 
 
