@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from generator.environments import merged_serving
-from generator.spec import Environment, Minio, Serving, Spec, Storage
+from generator.spec import Environment, Minio, Pipelines, Serving, Spec, Storage
 from jukebox.errors import InputError, Problem, SpecError
 from jukebox.inputs import parse_yaml, read_text, shorten
 
@@ -182,6 +182,38 @@ def _replica_problems(serving: Serving, environments: dict[str, Environment]) ->
     return problems
 
 
+def _pipelines_problems(
+    pipelines: Pipelines | None, environments: dict[str, Environment], minio: Minio
+) -> list[Problem]:
+    if pipelines is None:
+        return []
+    problems = []
+    if pipelines.environment not in environments:
+        problems.append(
+            Problem(
+                "pipelines.environment",
+                f"{pipelines.environment!r} is not an environment; defined: {', '.join(sorted(environments))}",
+            )
+        )
+    if minio.enabled and pipelines.bucket not in minio.buckets:
+        allowed = ", ".join(minio.buckets)
+        problems.append(Problem("pipelines.bucket", f"{pipelines.bucket!r} must be one of minio.buckets ({allowed})"))
+    if pipelines.schedule is not None:
+        if pipelines.registry_url is None:
+            problems.append(
+                Problem("pipelines.registryUrl", "required with pipelines.schedule: the CronJob has no other source")
+            )
+        if "@sha256:" not in pipelines.image:
+            problems.append(
+                Problem(
+                    "pipelines.image",
+                    "must be pinned by digest (…@sha256:<64 hex>) with pipelines.schedule: the CronJob is a workload "
+                    "and workloads run images by digest only (docs/pipelines.md: pinning the image)",
+                )
+            )
+    return problems
+
+
 def profile_problems(spec: Spec) -> list[Problem]:
     """Serving settings the spec's platform profile cannot honour, at the field that sets them."""
     profile = spec.profile
@@ -189,6 +221,14 @@ def profile_problems(spec: Spec) -> list[Problem]:
         (f"environments.{name}.serving", env.serving) for name, env in sorted(spec.environments.items())
     ]
     problems = []
+    if spec.pipelines is not None and profile.pipelines_component is None:
+        problems.append(
+            Problem(
+                "pipelines",
+                f"platform.profile {profile.name} has no Data Science Pipelines (no DSP operator upstream); remove "
+                "the section and run the pipeline with `jukebox pipeline run --local` (docs/pipelines.md)",
+            )
+        )
     for path, serving in settings:
         mode = serving.deployment_mode
         if mode is not None and mode not in profile.deployment_modes:
@@ -230,4 +270,5 @@ _CROSS_FIELD_RULES: list[tuple[Callable[..., list[Problem]], tuple[str, ...]]] =
     (_duplicate_namespaces, ("environments", "minio")),
     (_storage_problems, ("storage", "minio")),
     (_replica_problems, ("serving", "environments")),
+    (_pipelines_problems, ("pipelines", "environments", "minio")),
 ]

@@ -59,6 +59,13 @@ _IMAGE = re.compile(
     r"^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9]+([._-][a-z0-9]+)*)*(:[0-9]+)?"
     r"(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[a-f0-9]{64}$"
 )
+# registry[:port]/path followed by :tag and/or @sha256:<64 hex>: a tag is allowed here (the image is built from
+# pipelines/Containerfile and pushed by the user; docs/pipelines.md says how to pin its digest).
+_TAGGED_IMAGE = re.compile(
+    r"^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9]+([._-][a-z0-9]+)*)*(:[0-9]+)?"
+    r"(/[a-z0-9]+([._-][a-z0-9]+)*)+((:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})(@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$"
+)
+_CRON = re.compile(r"^(\S+\s+){4}\S+$")
 _GIT_URL = re.compile(r"^(https://|ssh://|git@)[A-Za-z0-9@._:/~+-]+$")
 _FORBIDDEN_IN_TEXT = re.compile(r"[\x00-\x1f\x7f]|\{\{|\{%|\{#|\$\(")
 
@@ -306,6 +313,48 @@ class Security(SpecModel):
     )
 
 
+class PipelineSchedule(SpecModel):
+    cron: Annotated[str, _matches(_CRON, "a cron schedule of five fields such as '0 3 * * 1'")] = Field(
+        description="When the CronJob submits a run (Kubernetes CronJob `schedule`, the cluster's time zone)."
+    )
+    data: Annotated[str, Field(min_length=1), _plain_text(1024)] | None = Field(
+        None, description="Training data of scheduled runs (default: `pipelines.data`)."
+    )
+
+
+class Pipelines(SpecModel):
+    """Training on the cluster: a Data Science Pipeline (KFP v2) generated from this spec (docs/pipelines.md)."""
+
+    environment: KubeName = Field(
+        description="Environment whose namespace gets the pipeline server (DataSciencePipelinesApplication) and "
+        "the compiled pipeline; its pin is what the pipeline's quality gate compares with."
+    )
+    image: Annotated[
+        str,
+        _matches(_TAGGED_IMAGE, "an image reference with a tag and/or digest: registry/repo:tag[@sha256:<64 hex>]"),
+    ] = Field(
+        description="Image every pipeline step runs in: the project installed with its `pipelines` extra, built "
+        "from pipelines/Containerfile (no package index needed at run time). Required: no public image exists; "
+        "pin it by digest once pushed."
+    )
+    bucket: BucketName = Field(
+        "pipeline", description="Bucket of the pipeline server's artifacts (one of `minio.buckets` with MinIO)."
+    )
+    data: Annotated[str, Field(min_length=1), _plain_text(1024)] = Field(
+        "upstream", description="Default training data of a run (`--data` of `jukebox pipeline run`)."
+    )
+    registry_url: Annotated[str, _matches(re.compile(r"^https?://[A-Za-z0-9.:/_-]+$"), "an http(s) URL")] | None = (
+        Field(
+            None,
+            description="Model Registry REST URL the pipeline registers in (default: `--registry-url` or "
+            "JUKEBOX_REGISTRY_URL of `jukebox pipeline run`); required with `schedule`.",
+        )
+    )
+    schedule: PipelineSchedule | None = Field(
+        None, description="A CronJob that submits a run on a schedule (off when absent)."
+    )
+
+
 class Spec(SpecModel):
     api_version: Literal["jukebox.rhoai-mlops.io/v1alpha1"] = Field(description="Spec schema version.")
     kind: Literal["ModelSpec"] = Field(description="Always `ModelSpec`.")
@@ -325,6 +374,9 @@ class Spec(SpecModel):
     platform: PlatformSettings = Field(
         default_factory=PlatformSettings,
         description="The platform layer scripts/provision installs (operators, KServe, the registry database).",
+    )
+    pipelines: Pipelines | None = Field(
+        None, description="Training on the cluster with Data Science Pipelines (off when absent)."
     )
 
     @property

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "release.cli",
     "release.local.cli",
     "serving.cli",
+    "pipelines.cli",
 )
 
 
