@@ -30,7 +30,12 @@ import yaml
 from jukebox.fsutil import atomic_write_text
 
 CACHE_DIR = Path(".jukebox") / "cache" / "render"
-CODE_ROOTS = (Path(__file__).parent, Path(__file__).parent.parent / "training" / "params.py")
+# pipelines/: the compiled pipeline embeds its components' source (and kfp's version, in the digest below).
+CODE_ROOTS = (
+    Path(__file__).parent,
+    Path(__file__).parent.parent / "training" / "params.py",
+    Path(__file__).parent.parent / "pipelines",
+)
 CODE_SUFFIXES = {".py", ".j2", ".lua"}  # everything whose bytes reach a rendered file
 # How close to the recording time an mtime may be before the file is "racily clean" (not trusted unseen):
 # one tick of a fine-grained file system, or two seconds where mtimes are whole seconds (FAT, ext3).
@@ -38,10 +43,19 @@ RACY_FINE_NS = 100_000_000
 RACY_COARSE_NS = 2_000_000_000
 
 
+def _kfp_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("kfp")
+    except metadata.PackageNotFoundError:
+        return "no kfp"
+
+
 @cache
 def code_digest() -> str:
     digest = hashlib.sha256()
-    for version in (yaml.__version__, jinja2.__version__, pydantic.VERSION):
+    for version in (yaml.__version__, jinja2.__version__, pydantic.VERSION, _kfp_version()):
         digest.update(version.encode())
     for root in CODE_ROOTS:
         files = sorted(root.rglob("*")) if root.is_dir() else [root]

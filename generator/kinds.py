@@ -35,6 +35,7 @@ KINDS: dict[str, Kind] = {
     "PersistentVolumeClaim": Kind("v1", "persistentvolumeclaims", True, "core"),
     "Deployment": Kind("apps/v1", "deployments", True, "apps"),
     "Job": Kind("batch/v1", "jobs", True, "batch"),
+    "CronJob": Kind("batch/v1", "cronjobs", True, "batch"),
     "Role": Kind("rbac.authorization.k8s.io/v1", "roles", True, "rbac"),
     "RoleBinding": Kind("rbac.authorization.k8s.io/v1", "rolebindings", True, "rbac"),
     "ClusterRole": Kind("rbac.authorization.k8s.io/v1", "clusterroles", False, "rbac"),
@@ -51,6 +52,13 @@ KINDS: dict[str, Kind] = {
     "DataScienceCluster": Kind(None, "datascienceclusters", False, "openshift-ai"),
     "DSCInitialization": Kind(None, "dscinitializations", False, "openshift-ai"),
     "ModelRegistry": Kind("modelregistry.opendatahub.io/v1beta1", "modelregistries", True, "openshift-ai"),
+    # The DSPA CRD serves v1 (storage) on every OpenShift AI profile (rhods-operator prefetched-manifests/
+    # datasciencepipelines/crd/bases, rhoai-2.22/3.3/3.5); Pipeline and PipelineVersion are v2beta1 there.
+    "DataSciencePipelinesApplication": Kind(
+        "datasciencepipelinesapplications.opendatahub.io/v1", "datasciencepipelinesapplications", True, "pipelines"
+    ),
+    "Pipeline": Kind("pipelines.kubeflow.org/v2beta1", "pipelines", True, "pipelines"),
+    "PipelineVersion": Kind("pipelines.kubeflow.org/v2beta1", "pipelineversions", True, "pipelines"),
     "Kustomization": Kind("kustomize.config.k8s.io/v1beta1", "kustomizations", False, "kustomize"),
 }
 
@@ -58,17 +66,22 @@ KINDS: dict[str, Kind] = {
 # Kinds of the model manifests Argo CD syncs: its AppProject allows them, the GitOps controller may write them.
 SYNCED_KINDS = (
     "Namespace",
+    "ConfigMap",
     "Service",
     "ServiceAccount",
     "PersistentVolumeClaim",
     "Deployment",
     "Job",
+    "CronJob",
     "Role",
     "RoleBinding",
     "NetworkPolicy",
     "Route",
     "ServingRuntime",
     "InferenceService",
+    "DataSciencePipelinesApplication",
+    "Pipeline",
+    "PipelineVersion",
 )
 BUILTIN_API_VERSIONS = frozenset(k.api_version for k in KINDS.values() if k.api_version and k.builtin)
 

@@ -1,7 +1,8 @@
 """Where every generated file goes: the Kustomize tree of one spec, as a list of `Manifest`s.
 
 manifests/<model>/base/                  env-independent objects (ServingRuntime, admins RoleBinding)
-manifests/<model>/overlays/<env>/        Namespace, pinned InferenceService, patch-*.yaml
+manifests/<model>/overlays/<env>/        Namespace, pinned InferenceService, patch-*.yaml; in `pipelines.environment`
+                                         the pipeline server, Pipeline + PipelineVersion (+ schedule CronJob)
 manifests/<model>/storage/               MinIO and the bucket Job (when minio.enabled)
 manifests/argocd/<model>/                AppProject + one Application per environment (+ storage)
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.environments import EnvironmentView, environment_views
-from generator.objects import argocd, auth, network, project, serving, storage
+from generator.objects import argocd, auth, network, pipelines, project, serving, storage
 from generator.objects.common import Manifest
 from generator.objects.kustomize import kustomization
 from generator.pins import Pin
@@ -64,6 +65,7 @@ def overlay_manifests(env: EnvironmentView) -> tuple[list[Manifest], list[PatchM
         serving.inferenceservice(env, f"{root}/inferenceservice.yaml"),
         *network.environment_policies(env, root),
         *auth.token_auth_objects(env, root),
+        *pipelines.pipelines_objects(env, root),
     ]
     present = [m for m in objects if m is not None]
     patches = [p for p in (servingruntime_patch(env, root),) if p is not None]

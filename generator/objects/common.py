@@ -14,6 +14,12 @@ WAVE_STORAGE = "2"
 WAVE_BUCKET_JOB = "3"
 WAVE_SERVING_RUNTIME = "4"
 WAVE_INFERENCE_SERVICE = "5"
+# Pipelines (environment Application): the server after MinIO's buckets exist (the storage Application's
+# waves 2-3; Applications sync independently, so the DSPA also retries its storage check), then the Pipeline,
+# then its versions (the pipeline server's webhook checks a version's pipeline exists).
+WAVE_PIPELINE_SERVER = "4"
+WAVE_PIPELINE = "5"
+WAVE_PIPELINE_VERSION = "6"
 
 DASHBOARD_LABEL = {"opendatahub.io/dashboard": "true"}
 SPEC_ANNOTATION_PREFIX = "jukebox.rhoai-mlops.io"

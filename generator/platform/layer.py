@@ -98,7 +98,12 @@ def openshift_manifests(specs: list[Spec], settings: PlatformSettings) -> list[M
         manifest
         for manifest in (
             objects.dscinitialization(profile, f"{root}/openshift-ai/dscinitialization.yaml"),
-            objects.datasciencecluster(settings, registries_namespace, f"{root}/openshift-ai/datasciencecluster.yaml"),
+            objects.datasciencecluster(
+                settings,
+                registries_namespace,
+                f"{root}/openshift-ai/datasciencecluster.yaml",
+                pipelines=any(spec.pipelines is not None for spec in specs),
+            ),
         )
         if manifest is not None
     ]

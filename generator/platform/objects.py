@@ -97,15 +97,24 @@ def subscription(operator: Operator, path: str) -> Manifest:
 MANAGED_COMPONENTS = ("dashboard", "kserve", "modelregistry", "workbenches")
 
 
-def datasciencecluster_components(profile: Profile, registries_namespace: str) -> dict[str, Any]:
+def datasciencecluster_components(
+    profile: Profile, registries_namespace: str, pipelines: bool = False
+) -> dict[str, Any]:
+    """`pipelines`: a spec has a `pipelines` section; the component has the profile's name (2.x
+    datasciencepipelines, 3.x aipipelines: the DSC CRD of each release)."""
     components: dict[str, Any] = {name: {"managementState": "Removed"} for name in profile.dsc_components}
-    components.update({name: {"managementState": "Managed"} for name in MANAGED_COMPONENTS})
+    managed = list(MANAGED_COMPONENTS)
+    if pipelines and profile.pipelines_component:
+        managed.append(profile.pipelines_component)
+    components.update({name: {"managementState": "Managed"} for name in managed})
     components["kserve"].update(profile.dsc_kserve_fields)
     components["modelregistry"]["registriesNamespace"] = registries_namespace
     return dict(sorted(components.items()))
 
 
-def datasciencecluster(settings: PlatformSettings, registries_namespace: str, path: str) -> Manifest:
+def datasciencecluster(
+    settings: PlatformSettings, registries_namespace: str, path: str, pipelines: bool = False
+) -> Manifest:
     profile = settings.platform_profile
     return Manifest(
         path=path,
@@ -114,7 +123,7 @@ def datasciencecluster(settings: PlatformSettings, registries_namespace: str, pa
         api_version=profile.dsc_api_version,
         context={
             "labels": names.LABELS,
-            "components": datasciencecluster_components(profile, registries_namespace),
+            "components": datasciencecluster_components(profile, registries_namespace, pipelines),
         },
     )
 

@@ -47,9 +47,10 @@ def test_every_kustomize_directory_builds(rendered: Path) -> None:
 def test_all_objects_validate(rendered: Path, shared_dir: Path) -> None:
     report = validate_tree(rendered / "manifests", "rhoai-3.3")
     assert report.ok, report.summary()
-    # argocd 5 + base 2 + overlays (ns, rbac, 3 policies, isvc when pinned, auth objects in prod) + storage 10,
-    # and the rhoai-3.3 platform layer (operators 6, DataScienceCluster, gitops 3, registries 5) 15
-    assert report.objects == 55
+    # argocd 5 + base 2 + overlays (ns, rbac, 3 policies, isvc when pinned, auth objects in prod; in dev the
+    # pipeline server, Pipeline and PipelineVersion) + storage 10, and the rhoai-3.3 platform layer (operators 6,
+    # DataScienceCluster, gitops 3, registries 5) 15
+    assert report.objects == 58
     assert report.notes[0].startswith("profile rhoai-3.3: CRDs from the reference copies in")
 
 
