@@ -49,14 +49,18 @@ def run_local(
     out: Out = print,
 ) -> LocalRun:
     """Run the pipeline of `spec_path` for `environment` locally; returns what it registered."""
+    from training.data import DataSource
+
     spec = load_for_env(spec_path, environment)
     require_kfp()
     from kfp import local
 
+    settings = settings_for(spec, local=True)
+    DataSource.parse(data or settings.data)  # a bad --data exits 2 here, before services or steps start
+
     services = connect_or_start_local(spec, connection)
     for note in services.notes:
         out(note)
-    settings = settings_for(spec, local=True)
     arguments = {
         "data": data or settings.data,
         "current_pin": pin_to_json(read_pin(spec_path, environment)),
