@@ -80,6 +80,7 @@ def run_local(
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)  # "non-Python base image": never pulled here
+                    warnings.filterwarnings("ignore", "Task .* have no effect in the current local runner")
                     task = build(settings)(**arguments)
             except RuntimeError as failure:
                 raise _step_error(error_file, failure) from None
