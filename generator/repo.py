@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.cache import RenderCache, tree_key
+from generator.layout import MANIFESTS_DIR
 from generator.loader import load_spec
-from generator.pins import Pin
+from generator.pin_file import Pin
 from generator.render import (
     GENERATED_MARK,
     SourcedSpec,
@@ -27,8 +28,12 @@ from jukebox.errors import InputError, JukeboxError, Problem, SpecError
 from jukebox.fsutil import atomic_write_text, staging_directory, swap_directory
 
 SPECS_DIR = "specs"
-MANIFESTS_DIR = "manifests"
 ROOT_KUSTOMIZATION = "kustomization.yaml"
+
+
+def repo_of_spec(spec_path: Path) -> Path:
+    """The GitOps repository a spec belongs to: the parent of the `specs/` directory holding it."""
+    return spec_path.resolve().parent.parent
 
 
 @dataclass
@@ -318,7 +323,7 @@ def render_one(spec_path: Path, out: Path) -> list[str]:
 
     `out` must not be the repository's own tree, and whatever `out` already holds must have been written by
     `jukebox render`: the swap replaces `<out>/manifests` and `<out>/kustomization.yaml` as a whole."""
-    root = spec_path.resolve().parent.parent
+    root = repo_of_spec(spec_path)
     check_render_target(out, root)
     specs = load_sourced([spec_path], root)
     tree = build_tree(specs)

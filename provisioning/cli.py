@@ -61,8 +61,11 @@ def check_target(target: str, spec_path: Path) -> None:
     )
 
 
-def repo_root_of(spec_path: Path) -> Path:
-    root = spec_path.resolve().parent.parent
+def rendered_repo_of(spec_path: Path) -> Path:
+    """The spec's repository, which must be rendered (the root kustomization.yaml is what gets applied)."""
+    from generator.repo import repo_of_spec
+
+    root = repo_of_spec(spec_path)
     if not (root / "kustomization.yaml").is_file():
         raise InputError(f"{root}: no root kustomization.yaml next to specs/ (run `jukebox render` first)")
     return root
@@ -77,7 +80,7 @@ def load_options(args: argparse.Namespace, runner: CommandRunner, kubectl: str) 
     all_specs = [s for s in others if s.model.name != spec.model.name] + [spec]
     from provisioning.secrets import load_supplied
 
-    root = repo_root_of(args.spec)
+    root = rendered_repo_of(args.spec)
     return Options(
         spec=spec,
         all_specs=all_specs,

@@ -28,14 +28,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from generator.pins import Pin, pin_path, read_pin
+from generator.pin_file import Pin, pin_path, read_pin
+from generator.repo import repo_of_spec
 from generator.spec import Spec
 from jukebox.errors import CheckFailed, InputError, ServiceError
 from release.connections import Connection, s3_settings_or_local
 from release.flow import load_for_env
 from release.manifest import MANIFEST_FILE, MODEL_FILE, FileEntry, refuse_unlisted
 from release.model_dir import file_sha256
-from release.pinning import repo_root
 from release.s3 import SHA_KEY, S3Store, make_client, object_key
 
 CACHE_DIR = Path(".jukebox") / "cache" / "models"
@@ -89,7 +89,7 @@ def fetch_pinned(
     spec, pin = read_environment_pin(spec_path, environment)
     name = spec.model.name
     pin_file = pin_path(spec_path, environment)
-    cache_root = cache_root if cache_root is not None else repo_root(spec_path) / CACHE_DIR
+    cache_root = cache_root if cache_root is not None else repo_of_spec(spec_path) / CACHE_DIR
     target = cache_root / pin.artifact.sha256
     bucket = _uri_bucket(pin.artifact.uri)
     storage_path = pin.artifact.storage_path.strip("/")

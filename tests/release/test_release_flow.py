@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.pins import pin_path, read_pin
+from generator.pin_file import pin_path, read_pin
 from jukebox.cli import main
 from jukebox.errors import CheckFailed, InputError, QualityGateRefused
 from release.flow import PinRequest, ReleaseRequest, pin, promote, release
