@@ -434,7 +434,7 @@ def _verified_entry(spec: Spec, services: Services, version: str, out: Out) -> R
         raise CheckFailed(f"{spec.model.name} {version} has no model artifact: rerun its release to complete it")
     if entry.state.upper() == "ARCHIVED":
         out(f"warning: {spec.model.name} {version} is ARCHIVED in the registry")
-    store = _store_for(services.s3, entry.uri)
+    store = services.s3.for_uri(entry.uri)
     recorded_by = f"the registry ({spec.model.name} {version})"
     manifest = store.verify_version(entry.storage_path, entry.sha256, entry.manifest_sha256 or None, recorded_by)
     out(
@@ -442,14 +442,6 @@ def _verified_entry(spec: Spec, services: Services, version: str, out: Out) -> R
         f"{MANIFEST_FILE}, each with its sha256; model.onnx has the registered sha256 {entry.sha256}"
     )
     return entry
-
-
-def _store_for(s3: S3Store, uri: str) -> S3Store:
-    """The store holding `uri` (`s3://<bucket>/...`): the configured one, with the URI's bucket."""
-    bucket = uri.removeprefix("s3://").split("/", 1)[0] if uri.startswith("s3://") else s3.bucket
-    if bucket == s3.bucket:
-        return s3
-    return S3Store(dataclasses.replace(s3.settings, bucket=bucket))
 
 
 def promote(
