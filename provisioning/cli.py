@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from jukebox.errors import InputError, JukeboxError, os_error_exit
+from jukebox.errors import InputError, JukeboxError, failure_exit
 from provisioning.runner import CommandRunner, SystemRunner, find_binary
 from provisioning.steps import Context, Step, kustomize_build
 from provisioning.targets import Options, plan
@@ -142,15 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except JukeboxError as error:
+    except (JukeboxError, OSError) as error:
         if args.debug:
             raise
-        print(f"provision: error: {error}", file=sys.stderr)
-        return error.exit_code
-    except OSError as error:
-        if args.debug:
-            raise
-        message, code = os_error_exit(error)
+        message, code = failure_exit(error)
         print(f"provision: error: {message}", file=sys.stderr)
         return code
     except KeyboardInterrupt:
