@@ -13,7 +13,7 @@ from pathlib import Path
 
 from generator.cache import RenderCache, tree_key
 from generator.layout import MANIFESTS_DIR
-from generator.loader import load_spec
+from generator.loader import check_specs_together, load_spec
 from generator.pin_file import Pin
 from generator.render import (
     GENERATED_MARK,
@@ -24,7 +24,7 @@ from generator.render import (
     render_spec_files,
 )
 from generator.spec import Spec
-from jukebox.errors import InputError, JukeboxError, Problem, SpecError
+from jukebox.errors import InputError, JukeboxError
 from jukebox.fsutil import atomic_write_text, staging_directory, swap_directory
 
 SPECS_DIR = "specs"
@@ -79,7 +79,7 @@ def load_sourced(paths: list[Path], root: Path, cache: RenderCache | None = None
             failures.append(str(error))
     if failures:
         raise InputError("\n".join(failures))
-    check_specs_apart(loaded)
+    check_specs_together([(sourced.display_path, sourced.spec) for sourced in loaded])
     return loaded
 
 
@@ -114,25 +114,6 @@ def _display(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
-
-
-def check_specs_apart(specs: list[SourcedSpec]) -> None:
-    """Two specs must not claim the same model directory, namespace or Argo CD project."""
-    owners: dict[tuple[str, str], str] = {}
-    problems: list[Problem] = []
-    for sourced in specs:
-        spec = sourced.spec
-        claims = [("model.name", spec.model.name), ("gitops.project", spec.gitops.project)]
-        claims += [(f"environments.{n}.namespace", e.namespace) for n, e in spec.environments.items()]
-        if spec.minio.enabled:
-            claims.append(("minio.namespace", spec.minio.namespace))
-        for field_path, value in claims:
-            key = ("namespace" if field_path.endswith("namespace") else field_path, value)
-            if key in owners and owners[key] != sourced.display_path:
-                problems.append(Problem(field_path, f"{value!r} is already used by {owners[key]}"))
-            owners.setdefault(key, sourced.display_path)
-        if problems:
-            raise SpecError(sourced.display_path, problems)
 
 
 def build_tree(specs: list[SourcedSpec], cache: RenderCache | None = None) -> Tree:
