@@ -27,15 +27,14 @@ import jinja2
 import pydantic
 import yaml
 
+import training.params as training_params
+from generator.pin_file import pins_dir
 from jukebox.fsutil import atomic_write_text
 
 CACHE_DIR = Path(".jukebox") / "cache" / "render"
-# pipelines/: the compiled pipeline embeds its components' source (and kfp's version, in the digest below).
-CODE_ROOTS = (
-    Path(__file__).parent,
-    Path(__file__).parent.parent / "training" / "params.py",
-    Path(__file__).parent.parent / "pipelines",
-)
+# The generator, the module of the spec's `training:` section (its model is part of the spec), and pipelines/
+# (the compiled pipeline embeds its components' source; kfp's version is in the digest below).
+CODE_ROOTS = (Path(__file__).parent, Path(training_params.__file__), Path(__file__).parent.parent / "pipelines")
 CODE_SUFFIXES = {".py", ".j2", ".lua"}  # everything whose bytes reach a rendered file
 # How close to the recording time an mtime may be before the file is "racily clean" (not trusted unseen):
 # one tick of a fine-grained file system, or two seconds where mtimes are whole seconds (FAT, ext3).
@@ -71,9 +70,9 @@ def spec_key(spec_path: Path, display_path: str) -> str:
     digest = hashlib.sha256(code_digest().encode())
     digest.update(display_path.encode())
     digest.update(spec_path.read_bytes())
-    pins_dir = spec_path.with_name(f"{spec_path.stem}.pins")
-    if pins_dir.is_dir():
-        for pin_file in sorted(pins_dir.glob("*.yaml")):
+    pins = pins_dir(spec_path)
+    if pins.is_dir():
+        for pin_file in sorted(pins.glob("*.yaml")):
             digest.update(pin_file.name.encode())
             digest.update(pin_file.read_bytes())
     return digest.hexdigest()

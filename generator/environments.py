@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from generator.pins import Pin
+from generator.pin_file import Pin
 from generator.spec import Resources, Serving, ServingOverrides, Spec
 
 # The OpenShift AI dashboard's model server sizes: (cpu request, memory request, cpu limit, memory limit).

@@ -15,10 +15,10 @@ from generator.environments import EnvironmentView, environment_views
 from generator.objects import argocd, auth, network, pipelines, project, serving, storage
 from generator.objects.common import Manifest
 from generator.objects.kustomize import kustomization
-from generator.pins import Pin
+from generator.pin_file import Pin
 from generator.spec import Spec
 
-MANIFESTS_DIR = "manifests"
+MANIFESTS_DIR = "manifests"  # the generated tree, at the repository root
 ARGOCD_DIR = "argocd"
 
 

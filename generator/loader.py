@@ -272,3 +272,53 @@ _CROSS_FIELD_RULES: list[tuple[Callable[..., list[Problem]], tuple[str, ...]]] =
     (_replica_problems, ("serving", "environments")),
     (_pipelines_problems, ("pipelines", "environments", "minio")),
 ]
+
+
+def cross_spec_problems(specs: list[tuple[str, Spec]]) -> dict[str, list[Problem]]:
+    """Rules across the specs of one repository (name -> spec), as problems per spec name.
+
+    Two specs must not claim the same model directory, namespace or Argo CD project; one cluster runs one
+    platform layer, so their `platform` sections and registry namespaces must be equal."""
+    found: dict[str, list[Problem]] = {}
+    owners: dict[tuple[str, str], str] = {}
+    first_name, first = specs[0] if specs else ("", None)
+    for name, spec in specs:
+        problems = found.setdefault(name, [])
+        for field_path, value in _claims(spec):
+            key = ("namespace" if field_path.endswith("namespace") else field_path, value)
+            if key in owners and owners[key] != name:
+                problems.append(Problem(field_path, f"{value!r} is already used by {owners[key]}"))
+            owners.setdefault(key, name)
+        if first is not None and name != first_name:
+            if spec.platform != first.platform:
+                problems.append(
+                    Problem(
+                        "platform",
+                        f"differs from the platform section of {first_name}: one cluster runs one platform layer; "
+                        "make the `platform` sections equal",
+                    )
+                )
+            if spec.registry.namespace != first.registry.namespace:
+                problems.append(
+                    Problem(
+                        "registry.namespace",
+                        f"{spec.registry.namespace!r}, but {first_name} uses {first.registry.namespace!r}: OpenShift "
+                        "AI watches one registries namespace (DataScienceCluster modelregistry.registriesNamespace)",
+                    )
+                )
+    return {name: problems for name, problems in found.items() if problems}
+
+
+def check_specs_together(specs: list[tuple[str, Spec]]) -> None:
+    """`cross_spec_problems` as one InputError listing every spec's problems (none: no error)."""
+    found = cross_spec_problems(specs)
+    if found:
+        raise InputError("\n".join(str(SpecError(name, problems)) for name, problems in found.items()))
+
+
+def _claims(spec: Spec) -> list[tuple[str, str]]:
+    claims = [("model.name", spec.model.name), ("gitops.project", spec.gitops.project)]
+    claims += [(f"environments.{name}.namespace", env.namespace) for name, env in spec.environments.items()]
+    if spec.minio.enabled:
+        claims.append(("minio.namespace", spec.minio.namespace))
+    return claims

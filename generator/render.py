@@ -22,7 +22,7 @@ import yaml
 
 from generator.layout import PatchManifest, argocd_kustomization, root_kustomization, spec_layout
 from generator.objects.common import Manifest
-from generator.pins import Pin, read_pin
+from generator.pin_file import Pin, read_pin
 from generator.spec import Spec
 from jukebox.errors import CheckFailed
 

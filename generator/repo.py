@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.cache import RenderCache, tree_key
-from generator.loader import load_spec
-from generator.pins import Pin
+from generator.layout import MANIFESTS_DIR
+from generator.loader import check_specs_together, load_spec
+from generator.pin_file import Pin
 from generator.render import (
     GENERATED_MARK,
     SourcedSpec,
@@ -23,12 +24,16 @@ from generator.render import (
     render_spec_files,
 )
 from generator.spec import Spec
-from jukebox.errors import InputError, JukeboxError, Problem, SpecError
+from jukebox.errors import InputError, JukeboxError
 from jukebox.fsutil import atomic_write_text, staging_directory, swap_directory
 
 SPECS_DIR = "specs"
-MANIFESTS_DIR = "manifests"
 ROOT_KUSTOMIZATION = "kustomization.yaml"
+
+
+def repo_of_spec(spec_path: Path) -> Path:
+    """The GitOps repository a spec belongs to: the parent of the `specs/` directory holding it."""
+    return spec_path.resolve().parent.parent
 
 
 @dataclass
@@ -74,7 +79,7 @@ def load_sourced(paths: list[Path], root: Path, cache: RenderCache | None = None
             failures.append(str(error))
     if failures:
         raise InputError("\n".join(failures))
-    check_specs_apart(loaded)
+    check_specs_together([(sourced.display_path, sourced.spec) for sourced in loaded])
     return loaded
 
 
@@ -109,25 +114,6 @@ def _display(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
-
-
-def check_specs_apart(specs: list[SourcedSpec]) -> None:
-    """Two specs must not claim the same model directory, namespace or Argo CD project."""
-    owners: dict[tuple[str, str], str] = {}
-    problems: list[Problem] = []
-    for sourced in specs:
-        spec = sourced.spec
-        claims = [("model.name", spec.model.name), ("gitops.project", spec.gitops.project)]
-        claims += [(f"environments.{n}.namespace", e.namespace) for n, e in spec.environments.items()]
-        if spec.minio.enabled:
-            claims.append(("minio.namespace", spec.minio.namespace))
-        for field_path, value in claims:
-            key = ("namespace" if field_path.endswith("namespace") else field_path, value)
-            if key in owners and owners[key] != sourced.display_path:
-                problems.append(Problem(field_path, f"{value!r} is already used by {owners[key]}"))
-            owners.setdefault(key, sourced.display_path)
-        if problems:
-            raise SpecError(sourced.display_path, problems)
 
 
 def build_tree(specs: list[SourcedSpec], cache: RenderCache | None = None) -> Tree:
@@ -318,7 +304,7 @@ def render_one(spec_path: Path, out: Path) -> list[str]:
 
     `out` must not be the repository's own tree, and whatever `out` already holds must have been written by
     `jukebox render`: the swap replaces `<out>/manifests` and `<out>/kustomization.yaml` as a whole."""
-    root = spec_path.resolve().parent.parent
+    root = repo_of_spec(spec_path)
     check_render_target(out, root)
     specs = load_sourced([spec_path], root)
     tree = build_tree(specs)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 from jukebox import __version__
-from jukebox.errors import Interrupted, JukeboxError, os_error_exit
+from jukebox.errors import Interrupted, JukeboxError, failure_exit
 
 # Packages whose `cli.register(subparsers)` adds sub-commands, in help order.
 COMMAND_MODULES = (
@@ -75,19 +75,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Interrupted as interrupted:
         print(str(interrupted), file=sys.stderr)
         return interrupted.exit_code
-    except JukeboxError as error:
-        if args.debug:
-            raise
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
     except BrokenPipeError:
         # The reader (e.g. `| head`) went away: not an error of ours.
         sys.stderr.close()
         return 0
-    except OSError as error:
+    except (JukeboxError, OSError) as error:
         if args.debug:
             raise
-        message, code = os_error_exit(error)
+        message, code = failure_exit(error)
         print(f"error: {message}", file=sys.stderr)
         return code
     except KeyboardInterrupt:

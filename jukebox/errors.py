@@ -87,3 +87,10 @@ def os_error_exit(error: OSError) -> tuple[str, int]:
     """One line and the exit code for an OSError that reached the command line."""
     where = f"{error.filename}: " if error.filename else ""
     return f"{where}{error.strerror or error}", 2 if error.errno in _INPUT_ERRNOS else 1
+
+
+def failure_exit(error: JukeboxError | OSError) -> tuple[str, int]:
+    """One line and the exit code for a failure that reached a command line (no traceback)."""
+    if isinstance(error, OSError):
+        return os_error_exit(error)
+    return str(error), error.exit_code

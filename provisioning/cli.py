@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from jukebox.errors import InputError, JukeboxError, os_error_exit
+from jukebox.errors import InputError, JukeboxError, failure_exit
 from provisioning.runner import CommandRunner, SystemRunner, find_binary
 from provisioning.steps import Context, Step, kustomize_build
 from provisioning.targets import Options, plan
@@ -61,8 +61,11 @@ def check_target(target: str, spec_path: Path) -> None:
     )
 
 
-def repo_root_of(spec_path: Path) -> Path:
-    root = spec_path.resolve().parent.parent
+def rendered_repo_of(spec_path: Path) -> Path:
+    """The spec's repository, which must be rendered (the root kustomization.yaml is what gets applied)."""
+    from generator.repo import repo_of_spec
+
+    root = repo_of_spec(spec_path)
     if not (root / "kustomization.yaml").is_file():
         raise InputError(f"{root}: no root kustomization.yaml next to specs/ (run `jukebox render` first)")
     return root
@@ -77,7 +80,7 @@ def load_options(args: argparse.Namespace, runner: CommandRunner, kubectl: str) 
     all_specs = [s for s in others if s.model.name != spec.model.name] + [spec]
     from provisioning.secrets import load_supplied
 
-    root = repo_root_of(args.spec)
+    root = rendered_repo_of(args.spec)
     return Options(
         spec=spec,
         all_specs=all_specs,
@@ -139,15 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except JukeboxError as error:
+    except (JukeboxError, OSError) as error:
         if args.debug:
             raise
-        print(f"provision: error: {error}", file=sys.stderr)
-        return error.exit_code
-    except OSError as error:
-        if args.debug:
-            raise
-        message, code = os_error_exit(error)
+        message, code = failure_exit(error)
         print(f"provision: error: {message}", file=sys.stderr)
         return code
     except KeyboardInterrupt:

@@ -6,7 +6,6 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 from jukebox.errors import ServiceError
@@ -101,6 +100,3 @@ class RecordingRunner:
                 best = prefix
         return self.responses[best] if best is not None else self.default
 
-
-def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent

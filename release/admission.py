@@ -19,9 +19,16 @@ from typing import Any
 
 from jukebox.errors import InputError
 from release.manifest import MODEL_FILE
-from release.model_dir import ModelFiles, read_utf8
-from release.model_metrics import METRICS_FILE, ModelMetrics, read_model_metrics
-from serving.contract import FEATURES, LABELS_FILE, OUTPUT, load_notes, parse_labels
+from release.model_dir import ModelFiles
+from serving.contract import FEATURES, OUTPUT, load_notes
+from training.model_files import (
+    LABELS_FILE,
+    METRICS_FILE,
+    ModelMetrics,
+    parse_labels,
+    read_model_file,
+    read_model_metrics,
+)
 
 FP32 = "tensor(float)"
 
@@ -66,7 +73,7 @@ def admit(model: ModelFiles, primary_metric: str) -> Admitted:
 
 def read_labels(path: Path) -> list[str]:
     """labels.json: UTF-8 JSON list of unique non-empty strings."""
-    text = read_utf8(path, f"a model directory needs {LABELS_FILE} (one label per output)")
+    text = read_model_file(path, f"a model directory needs {LABELS_FILE} (one label per output)")
     labels = parse_labels(text, str(path))
     empty = [i for i, label in enumerate(labels) if not label.strip()]
     if not labels or empty:

@@ -20,18 +20,20 @@ from typing import Any
 
 from generator.loader import load_spec
 from generator.names import artifact_uri, s3_connection_secret_name, version_storage_path
-from generator.pins import Pin, pin_path, read_pin, remove_pin, write_pin
+from generator.pin_file import Pin, pin_path, read_pin, remove_pin, write_pin
+from generator.repo import repo_of_spec
 from generator.spec import Spec
 from jukebox.errors import CheckFailed, InputError, QualityGateRefused
 from release.admission import admit
 from release.connections import NO_OPTIONS, Connection, Services, connect_or_start_local
+from release.gate import quality_gate
 from release.manifest import MANIFEST_FILE, DirectoryDiffers
 from release.model_dir import ModelFiles, scan_model_dir
-from release.model_metrics import ModelMetrics
-from release.pinning import describe_pin_change, make_pin, quality_gate, repo_root, ship_commands
+from release.pin_changes import describe_pin_change, make_pin, ship_commands
 from release.registry import RegisteredVersion, Registration, Registry
 from release.s3 import PublishPlan, S3Store
 from release.versions import check_version, next_patch
+from training.model_files import ModelMetrics
 
 Out = Callable[[str], None]
 MAX_VERSION_SKIPS = 100
@@ -233,7 +235,7 @@ def _release_model(spec: Spec, request: ReleaseRequest, model_dir: Path, outcome
     for note in services.notes:
         out(note)
     staged = stage_release(
-        spec, admitted, services, version=request.version, repo=repo_root(request.spec_path), out=out
+        spec, admitted, services, version=request.version, repo=repo_of_spec(request.spec_path), out=out
     )
     outcome.version, outcome.sha256 = staged.version, staged.model.sha256
     if request.dry_run:
@@ -360,7 +362,7 @@ def _pin_and_render(
             write_pin(spec_path, new)
     try:
         with _timed(timings, "render"):
-            rendered = render_manifests(repo_root(spec_path), out)
+            rendered = render_manifests(repo_of_spec(spec_path), out)
     except BaseException:
         if old != new:
             _restore_pin(spec_path, environment, old)
@@ -450,7 +452,7 @@ def _verified_entry(spec: Spec, services: Services, version: str, out: Out) -> R
         raise CheckFailed(f"{spec.model.name} {version} has no model artifact: rerun its release to complete it")
     if entry.state.upper() == "ARCHIVED":
         out(f"warning: {spec.model.name} {version} is ARCHIVED in the registry")
-    store = _store_for(services.s3, entry.uri)
+    store = services.s3.for_uri(entry.uri)
     recorded_by = f"the registry ({spec.model.name} {version})"
     manifest = store.verify_version(entry.storage_path, entry.sha256, entry.manifest_sha256 or None, recorded_by)
     out(
@@ -458,14 +460,6 @@ def _verified_entry(spec: Spec, services: Services, version: str, out: Out) -> R
         f"{MANIFEST_FILE}, each with its sha256; model.onnx has the registered sha256 {entry.sha256}"
     )
     return entry
-
-
-def _store_for(s3: S3Store, uri: str) -> S3Store:
-    """The store holding `uri` (`s3://<bucket>/...`): the configured one, with the URI's bucket."""
-    bucket = uri.removeprefix("s3://").split("/", 1)[0] if uri.startswith("s3://") else s3.bucket
-    if bucket == s3.bucket:
-        return s3
-    return S3Store(dataclasses.replace(s3.settings, bucket=bucket))
 
 
 def promote(

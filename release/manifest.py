@@ -34,7 +34,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from jukebox.errors import CheckFailed, InputError
-from serving.contract import LABELS_FILE
+from training.model_files import LABELS_FILE
 from training.ranges import RANGES_FILE
 
 MANIFEST_FILE = "release.json"

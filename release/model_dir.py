@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jukebox.errors import InputError
-from jukebox.inputs import read_text
 from release.manifest import MODEL_FILE, FileEntry, VersionManifest, layout_problem
 
 _CHUNK = 1 << 20
@@ -47,14 +46,6 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def read_utf8(path: Path, missing: str) -> str:
-    """The text of a model directory file (bounded, UTF-8: `jukebox.inputs.read_text`); InputError naming
-    it when missing (`missing` says why it is needed) or unreadable."""
-    if not path.exists():
-        raise InputError(f"{path}: missing; {missing}")
-    return read_text(path, "model directory file")
 
 
 def scan_model_dir(model_dir: Path) -> ModelFiles:

@@ -16,16 +16,20 @@ whole prefix is listed and every object downloaded and hashed: an object the man
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from jukebox.errors import CheckFailed, InputError, ServiceError
 from release.manifest import (
     MANIFEST_FILE,
     MODEL_FILE,
+    FileEntry,
     Reconciliation,
     VersionManifest,
     VersionTaken,
@@ -81,6 +85,12 @@ class S3Settings:
             bucket=bucket or env.get("AWS_S3_BUCKET") or default_bucket,
             region=region or env.get("AWS_DEFAULT_REGION") or default_region,
         )
+
+
+def bucket_of_uri(uri: str) -> str:
+    """The bucket of `s3://<bucket>/<path>?...` ('' when the URI is not an s3:// URI)."""
+    parts = urlsplit(uri)
+    return parts.netloc if parts.scheme == "s3" else ""
 
 
 def object_key(storage_path: str, rel: str = "") -> str:
@@ -165,39 +175,47 @@ class S3Store:
                 found.update({obj["Key"].removeprefix(prefix): int(obj["Size"]) for obj in page.get("Contents", [])})
         return found
 
-    def object_sha256(self, key: str) -> str | None:
-        """sha256 of the object's bytes (downloaded and hashed), None if it does not exist."""
-        with _s3_errors(self, f"reading {self.url(key)}"):
-            try:
-                response = self._client.get_object(Bucket=self.bucket, Key=key)
-            except self._client.exceptions.NoSuchKey:
-                return None
-            digest = hashlib.sha256()
-            for chunk in response["Body"].iter_chunks(_CHUNK):
-                digest.update(chunk)
-            return digest.hexdigest()
+    def download_version(
+        self,
+        storage_path: str,
+        model_sha256: str,
+        manifest_sha256: str | None,
+        recorded_by: str,
+        into: Path | None = None,
+    ) -> VersionManifest:
+        """Fetch the whole version and check it against what `recorded_by` (the registry, a pin) records;
+        with `into`, keep the files there (a model directory as a predictor pod would get it).
+
+        Its release.json must hash to `manifest_sha256` (when recorded; older versions have none) and
+        name `model_sha256`; the prefix must hold exactly the listed objects; each one must hash to its
+        listed sha256, with its listed size and `sha256` metadata. Raises CheckFailed naming the object.
+        """
+        manifest = self._checked_manifest(storage_path, model_sha256, manifest_sha256, recorded_by)
+        for path, entry in manifest.files.items():
+            self._fetch(object_key(storage_path, path), entry, recorded_by, None if into is None else into / path)
+        return manifest
 
     def verify_version(
         self, storage_path: str, model_sha256: str, manifest_sha256: str | None, recorded_by: str
     ) -> VersionManifest:
-        """Check the whole version against what `recorded_by` (the registry, a pin) records.
+        """`download_version` without keeping the bytes."""
+        return self.download_version(storage_path, model_sha256, manifest_sha256, recorded_by)
 
-        Its release.json must hash to `manifest_sha256` (when recorded; older versions have none) and
-        name `model_sha256`; the prefix must hold exactly the listed objects; each one is downloaded
-        and must hash to the listed sha256, with the listed size and `sha256` metadata.
-        """
+    def _checked_manifest(
+        self, storage_path: str, model_sha256: str, manifest_sha256: str | None, recorded_by: str
+    ) -> VersionManifest:
         where = self.version_url(storage_path)
         manifest = self.read_manifest(storage_path)
         if manifest is None:
             raise CheckFailed(f"{self.url(object_key(storage_path, MANIFEST_FILE))} does not exist")
         if manifest_sha256 and manifest.sha256 != manifest_sha256:
             raise CheckFailed(
-                f"{where}{MANIFEST_FILE} has sha256 {manifest.sha256}, {recorded_by} records {manifest_sha256}: "
-                "the published version changed"
+                f"sha256 mismatch: {where}{MANIFEST_FILE} hashes to {manifest.sha256}, {recorded_by} records "
+                f"{manifest_sha256}: the published version changed"
             )
         if manifest.model_sha256 != model_sha256:
             raise CheckFailed(
-                f"{where}{MANIFEST_FILE} lists {MODEL_FILE} with sha256 {manifest.model_sha256}, "
+                f"sha256 mismatch: {where}{MANIFEST_FILE} lists {MODEL_FILE} with sha256 {manifest.model_sha256}, "
                 f"{recorded_by} records {model_sha256}"
             )
         present = self.listing(storage_path)
@@ -205,19 +223,44 @@ class S3Store:
         missing = [path for path in manifest.files if path not in present]
         if missing:
             raise CheckFailed(f"{where} is incomplete: {', '.join(missing)} listed in {MANIFEST_FILE} do(es) not exist")
-        for path, entry in manifest.files.items():
-            self._verify_object(object_key(storage_path, path), entry.sha256, entry.size, present[path])
         return manifest
 
-    def _verify_object(self, key: str, sha256: str, size: int | None, listed_size: int) -> None:
-        actual = self.object_sha256(key)
-        recorded = self._head_sha(key)
-        if actual != sha256 or recorded != sha256 or (size is not None and listed_size != size):
+    def _fetch(self, key: str, entry: FileEntry, recorded_by: str, keep: Path | None) -> None:
+        """Stream one object (into `keep` when given); its bytes, size and sha256 metadata must match `entry`."""
+        url = self.url(key)
+        digest = hashlib.sha256()
+        size = 0
+        with _s3_errors(self, f"reading {url}"), ExitStack() as stack:
+            try:
+                response = self._client.get_object(Bucket=self.bucket, Key=key)
+            except self._client.exceptions.NoSuchKey:
+                raise CheckFailed(f"{url} does not exist (listed in the version's {MANIFEST_FILE})") from None
+            recorded = str(response.get("Metadata", {}).get(SHA_KEY, "")) or "(none)"
+            sink = None
+            if keep is not None:
+                keep.parent.mkdir(parents=True, exist_ok=True)
+                sink = stack.enter_context(keep.open("wb"))
+            for chunk in response["Body"].iter_chunks(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                if sink is not None:
+                    sink.write(chunk)
+        actual = digest.hexdigest()
+        if actual != entry.sha256 or (entry.size is not None and size != entry.size):
             raise CheckFailed(
-                f"verification failed for {self.url(key)}: sha256 {actual} ({listed_size} bytes), "
-                f"sha256 metadata {recorded or '(none)'}; {MANIFEST_FILE} records sha256 {sha256}"
-                + ("" if size is None else f" ({size} bytes)")
+                f"sha256 mismatch: {url} hashes to {actual} ({size} bytes; its sha256 metadata says {recorded}), "
+                f"{MANIFEST_FILE} (recorded by {recorded_by}) lists {entry.describe()}"
             )
+        if recorded != entry.sha256:
+            raise CheckFailed(
+                f"sha256 mismatch: {url} carries sha256 metadata {recorded}, its bytes and {recorded_by} "
+                f"say {entry.sha256}"
+            )
+
+    def for_uri(self, uri: str) -> S3Store:
+        """The store holding `uri` (`s3://<bucket>/...`): this endpoint and credentials, the URI's bucket."""
+        bucket = bucket_of_uri(uri) or self.bucket
+        return self if bucket == self.bucket else S3Store(dataclasses.replace(self.settings, bucket=bucket))
 
     # -- publishing ----------------------------------------------------------------------------
 

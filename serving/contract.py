@@ -1,23 +1,22 @@
-"""The model contract shared with training: `<dir>/<n>/model.onnx` (OVMS layout), `<dir>/labels.json`,
-`<dir>/feature_ranges.json`, and the ONNX metadata_props that repeat them (`labels`, `feature_ranges`,
-`output_semantics`)."""
+"""Serving's side of the model contract (`training.model_files`): the 13 inputs, the output, finding the
+version directory OVMS would load, and the labels, feature ranges and output semantics from the model
+directory or the ONNX metadata_props that repeat them (`labels`, `feature_ranges`, `output_semantics`)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from jukebox.errors import InputError
 from jukebox.inputs import read_text
 from training.features import FEATURES as TRAINING_FEATURES
+from training.model_files import LABELS_FILE, parse_labels
 from training.ranges import METADATA_KEY as RANGES_METADATA_KEY
 from training.ranges import RANGES_FILE, Ranges, parse_ranges
 
 # The 13 model inputs, in the lab's order; each FP32 with shape [-1, 1]. One list for training and serving.
 FEATURES: tuple[str, ...] = TRAINING_FEATURES
 OUTPUT = "output"
-LABELS_FILE = "labels.json"
 DEFAULT_MODEL_NAME = "jukebox"  # the lab's InferenceService name
 DEFAULT_HOST = "127.0.0.1"  # loopback only unless told otherwise
 DEFAULT_PORT = 8888  # the OVMS ServingRuntime's --rest_port
@@ -46,17 +45,6 @@ def find_version(model_dir: Path) -> tuple[int, Path]:
             f"--model {model_dir}: no <positive integer>/model.onnx inside (OVMS layout, e.g. {model_dir}/1/model.onnx)"
         )
     return max(versions)
-
-
-def parse_labels(text: str, source: str) -> list[str]:
-    """A JSON list of strings (country codes in output order)."""
-    try:
-        labels = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(f"{source}: labels are not valid JSON ({error})") from None
-    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
-        raise InputError(f"{source}: labels must be a JSON list of strings")
-    return labels
 
 
 def read_onnx_metadata(onnx_path: Path) -> dict[str, str]:

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from jukebox.errors import InputError
-from serving.contract import LABELS_FILE, ModelNotes, find_version, load_notes
+from serving.contract import ModelNotes, find_version, load_notes
+from training.model_files import LABELS_FILE
 from training.ranges import Ranges
 
 # The plugin config the generated ServingRuntime passes to OVMS (`--plugin_config`): it fixes the numerics.

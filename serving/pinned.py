@@ -15,28 +15,25 @@
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from generator.pins import Pin, pin_path, read_pin
+from generator.pin_file import Pin, pin_path, read_pin
+from generator.repo import repo_of_spec
 from generator.spec import Spec
-from jukebox.errors import CheckFailed, InputError, ServiceError
+from jukebox.errors import CheckFailed, InputError
 from release.connections import Connection, s3_settings_or_local
 from release.flow import load_for_env
-from release.manifest import MANIFEST_FILE, MODEL_FILE, FileEntry, refuse_unlisted
+from release.manifest import MODEL_FILE
 from release.model_dir import file_sha256
-from release.pinning import repo_root
-from release.s3 import SHA_KEY, S3Store, make_client, object_key
+from release.s3 import S3Store, bucket_of_uri
 
 CACHE_DIR = Path(".jukebox") / "cache" / "models"
 VERIFIED_FILE = ".verified.json"
@@ -89,9 +86,9 @@ def fetch_pinned(
     spec, pin = read_environment_pin(spec_path, environment)
     name = spec.model.name
     pin_file = pin_path(spec_path, environment)
-    cache_root = cache_root if cache_root is not None else repo_root(spec_path) / CACHE_DIR
+    cache_root = cache_root if cache_root is not None else repo_of_spec(spec_path) / CACHE_DIR
     target = cache_root / pin.artifact.sha256
-    bucket = _uri_bucket(pin.artifact.uri)
+    bucket = bucket_of_uri(pin.artifact.uri)
     storage_path = pin.artifact.storage_path.strip("/")
     cached = _verified_cache(target, pin, bucket)
     if cached is not None:
@@ -101,104 +98,36 @@ def fetch_pinned(
     settings, notes = s3_settings_or_local(spec, connection, env)
     for note in notes:
         out(note)
-    if bucket and bucket != settings.bucket:
-        settings = dataclasses.replace(settings, bucket=bucket)  # where the pin's bytes are, as `jukebox pin` reads
-    client = make_client(settings)
-    fetcher = _Fetcher(S3Store(settings, client), client, pin, pin_file)
-    out(f"fetching {pin.model} {pin.version} ({environment}) from {fetcher.store.url(storage_path)}/ ...")
-    files = fetcher.download_into(target)
-    out(f"verified: {fetcher.store.url(storage_path)}/1/model.onnx has the pinned sha256 {pin.artifact.sha256}")
-    return PinnedModel(name, environment, pin, pin_file, target, fetcher.store.url(storage_path) + "/", files)
+    store = S3Store(settings).for_uri(pin.artifact.uri)  # where the pin's bytes are, as `jukebox pin` reads
+    out(f"fetching {pin.model} {pin.version} ({environment}) from {store.version_url(storage_path)} ...")
+    files = _download_into(store, pin, pin_file, storage_path, target)
+    out(f"verified: {store.url(storage_path)}/1/model.onnx has the pinned sha256 {pin.artifact.sha256}")
+    return PinnedModel(name, environment, pin, pin_file, target, store.version_url(storage_path), files)
 
 
 # -- S3 -> cache ------------------------------------------------------------------------------
 
 
-class _Fetcher:
-    def __init__(self, store: S3Store, client: Any, pin: Pin, pin_file: Path):
-        self.store = store
-        self.client = client
-        self.pin = pin
-        self.pin_file = pin_file
-        self.storage_path = pin.artifact.storage_path.strip("/")
-        self.manifest_sha256 = ""
-
-    def download_into(self, target: Path) -> dict[str, str]:
-        """Download and verify every file of the version into a temp dir, then rename it to `target`."""
-        entries = self._version_files()
-        manifest_url = self._url(MANIFEST_FILE)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{target.name[:16]}-", dir=target.parent))
+def _download_into(store: S3Store, pin: Pin, pin_file: Path, storage_path: str, target: Path) -> dict[str, str]:
+    """Download and verify every file of the version into a temp dir, then rename it to `target`."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{target.name[:16]}-", dir=target.parent))
+    try:
         try:
-            for rel, entry in entries.items():
-                expected_by = f"the pin {self.pin_file}" if rel == MODEL_FILE else f"the manifest {manifest_url}"
-                self._download(entry, work / rel, expected_by)
-            files = {rel: entry.sha256 for rel, entry in entries.items()}
-            record = {"sha256": self.pin.artifact.sha256, "bucket": self.store.bucket, "files": files}
-            record |= {"storagePath": self.storage_path, "endpoint": self.store.settings.endpoint}
-            record |= {"manifestSha256": self.manifest_sha256}
-            (work / VERIFIED_FILE).write_text(json.dumps(record, indent=2, sort_keys=True), encoding="utf-8")
-            _move_into_place(work, target, lambda: _verified_cache(target, self.pin, self.store.bucket) is not None)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        return files
-
-    def _url(self, rel: str = "") -> str:
-        return self.store.url(object_key(self.storage_path, rel))
-
-    def _version_files(self) -> dict[str, FileEntry]:
-        """Every file of the version, from its manifest, checked against the pin and the prefix's listing."""
-        manifest = self.store.read_manifest(self.storage_path)
-        if manifest is None:
-            raise CheckFailed(
-                f"{self._url(MANIFEST_FILE)} does not exist: nothing is published where the pin "
-                f"{self.pin_file} points" + _endpoint_hint(self.pin, self.store.settings.endpoint)
+            manifest = store.download_version(
+                storage_path, pin.artifact.sha256, pin.artifact.manifest_sha256, f"the pin {pin_file}", into=work
             )
-        pinned = self.pin.artifact.manifest_sha256
-        if pinned and manifest.sha256 != pinned:
-            raise CheckFailed(
-                f"sha256 mismatch: {self._url(MANIFEST_FILE)} hashes to {manifest.sha256}, the pin {self.pin_file} "
-                f"records {pinned}: the published version changed; refusing to serve it"
-            )
-        if manifest.model_sha256 != self.pin.artifact.sha256:
-            raise CheckFailed(
-                f"sha256 mismatch: {self._url(MANIFEST_FILE)} records {MODEL_FILE} sha256 "
-                f"{manifest.model_sha256}, the pin {self.pin_file} records {self.pin.artifact.sha256}; "
-                "refusing to serve it"
-            )
-        refuse_unlisted(manifest, self.store.listing(self.storage_path), self._url())
-        self.manifest_sha256 = manifest.sha256
-        return dict(manifest.files)
-
-    def _download(self, entry: FileEntry, dest: Path, expected_by: str) -> None:
-        """Stream one object to `dest`; its bytes, size and sha256 metadata must match `entry`."""
-        url = self._url(entry.path)
-        client = self.client
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        size = 0
-        with _s3_errors(self.store, f"reading {url}"):
-            try:
-                response = client.get_object(Bucket=self.store.bucket, Key=object_key(self.storage_path, entry.path))
-            except client.exceptions.NoSuchKey:
-                raise CheckFailed(f"{url} does not exist (listed in the version's {MANIFEST_FILE})") from None
-            recorded = str(response.get("Metadata", {}).get(SHA_KEY, "")) or "(none)"
-            with dest.open("wb") as handle:
-                for chunk in response["Body"].iter_chunks(_CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    handle.write(chunk)
-        actual = digest.hexdigest()
-        if actual != entry.sha256 or (entry.size is not None and size != entry.size):
-            raise CheckFailed(
-                f"sha256 mismatch: {url} hashes to {actual} ({size} bytes; its sha256 metadata says {recorded}), "
-                f"{expected_by} records {entry.describe()}; refusing to serve it"
-            )
-        if recorded != entry.sha256:
-            raise CheckFailed(
-                f"sha256 mismatch: {url} carries sha256 metadata {recorded}, its bytes and {expected_by} "
-                f"say {entry.sha256}; refusing to serve it"
-            )
+        except CheckFailed as failed:
+            raise CheckFailed(f"{failed}{_endpoint_hint(pin, store.settings.endpoint)}; refusing to serve it") from None
+        files = {rel: entry.sha256 for rel, entry in manifest.files.items()}
+        record = {"sha256": pin.artifact.sha256, "bucket": store.bucket, "files": files}
+        record |= {"storagePath": storage_path, "endpoint": store.settings.endpoint}
+        record |= {"manifestSha256": manifest.sha256}
+        (work / VERIFIED_FILE).write_text(json.dumps(record, indent=2, sort_keys=True), encoding="utf-8")
+        _move_into_place(work, target, lambda: _verified_cache(target, pin, store.bucket) is not None)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return files
 
 
 def _move_into_place(work: Path, target: Path, target_is_valid: Callable[[], bool]) -> None:
@@ -265,12 +194,6 @@ def _verified_cache(target: Path, pin: Pin, bucket: str) -> dict[str, Any] | Non
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _uri_bucket(uri: str) -> str:
-    """The bucket of `s3://<bucket>/<path>?...` ('' when the URI is not an s3:// URI)."""
-    parts = urlsplit(uri)
-    return parts.netloc if parts.scheme == "s3" else ""
-
-
 def _endpoint_hint(pin: Pin, endpoint: str) -> str:
     published = parse_qs(urlsplit(pin.artifact.uri).query).get("endpoint", [""])[0].rstrip("/")
     if published and published != endpoint.rstrip("/"):
@@ -279,21 +202,3 @@ def _endpoint_hint(pin: Pin, endpoint: str) -> str:
             "set AWS_S3_ENDPOINT / --s3-endpoint and the AWS_* credentials to read from there)"
         )
     return ""
-
-
-@contextmanager
-def _s3_errors(store: S3Store, doing: str) -> Iterator[None]:
-    """botocore failures as ServiceError naming the endpoint and the operation (as release.s3 does)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        yield
-    except ClientError as error:
-        response = getattr(error, "response", {}) or {}
-        code = str(response.get("Error", {}).get("Code", "")) or str(
-            response.get("ResponseMetadata", {}).get("HTTPStatusCode", "")
-        )
-        hint = f" (bucket {store.bucket!r} does not exist)" if code == "NoSuchBucket" else ""
-        raise ServiceError(f"S3 {store.settings.endpoint}: {doing} failed: {code}{hint}") from error
-    except BotoCoreError as error:
-        raise ServiceError(f"S3 {store.settings.endpoint}: {doing} failed: {error}") from error

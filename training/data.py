@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from jukebox.errors import InputError, ServiceError
+from jukebox.fsutil import user_cache_dir
 from jukebox.inputs import require_readable_file
 from training import charts
 from training.features import (
@@ -171,13 +172,8 @@ def _is_url(text: str) -> bool:
 
 
 def cache_dir(override: str | Path | None = None) -> Path:
-    """`override`, else $JUKEBOX_CACHE_DIR, else $XDG_CACHE_HOME/jukebox, else ~/.cache/jukebox."""
-    if override is not None:
-        return Path(override)
-    if os.environ.get("JUKEBOX_CACHE_DIR"):
-        return Path(os.environ["JUKEBOX_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "jukebox"
+    """`override`, else the user cache ($JUKEBOX_CACHE_DIR, else $XDG_CACHE_HOME/jukebox, else ~/.cache/jukebox)."""
+    return Path(override) if override is not None else user_cache_dir()
 
 
 def cache_path(url: str, cache: str | Path | None = None) -> Path:

@@ -9,7 +9,8 @@ import numpy as np
 
 from training.data import Dataset, DataSource, load_data
 from training.features import FEATURES, SONG_ID, TARGET
-from training.outdir import SYNTHETIC_WARNING, atomic_dir, write_json
+from training.model_files import write_json
+from training.outdir import SYNTHETIC_WARNING, atomic_dir
 from training.progress import QUIET, Progress
 
 if TYPE_CHECKING:

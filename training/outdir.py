@@ -18,16 +18,23 @@ from typing import Any
 
 from jukebox.errors import InputError
 from training.evaluate import BASELINE_KEYS
+from training.model_files import (
+    METRICS_FILE,
+    MODEL_CARD_FILE,
+    MODEL_PATH,
+    write_json,
+    write_labels,
+    write_metrics,
+)
 from training.ranges import RANGES_FILE
 
-MODEL_PATH = Path("1") / "model.onnx"
 SYNTHETIC_WARNING = (
     "SYNTHETIC LABELS: the country labels of `sample` data come from a generator, not from real charts. "
     "The metrics measure the pipeline, not real listeners."
 )
 
 
-def check_out_dir(out: Path, markers: tuple[str, ...] = ("metrics.json", "1/model.onnx")) -> None:
+def check_out_dir(out: Path, markers: tuple[str, ...] = (METRICS_FILE, MODEL_PATH.as_posix())) -> None:
     """Refuse an --out that is a file or a non-empty directory without one of `markers` (a previous run)."""
     if not out.exists():
         if not out.parent.is_dir():
@@ -43,7 +50,7 @@ def check_out_dir(out: Path, markers: tuple[str, ...] = ("metrics.json", "1/mode
 
 
 @contextmanager
-def atomic_dir(out: Path, markers: tuple[str, ...] = ("metrics.json", "1/model.onnx")) -> Iterator[Path]:
+def atomic_dir(out: Path, markers: tuple[str, ...] = (METRICS_FILE, MODEL_PATH.as_posix())) -> Iterator[Path]:
     """Yield a temp dir beside `out`; on success it replaces `out` by rename, on failure it vanishes."""
     out = out.absolute()
     check_out_dir(out, markers)
@@ -63,10 +70,6 @@ def atomic_dir(out: Path, markers: tuple[str, ...] = ("metrics.json", "1/model.o
         raise
 
 
-def write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
 def write_model_dir(
     directory: Path,
     model_bytes: bytes,
@@ -78,11 +81,11 @@ def write_model_dir(
     model_path = directory / MODEL_PATH
     model_path.parent.mkdir(parents=True, exist_ok=True)
     model_path.write_bytes(model_bytes)
-    write_json(directory / "labels.json", labels)
+    write_labels(directory, labels)
     if ranges is not None:
         write_json(directory / RANGES_FILE, ranges)
-    write_json(directory / "metrics.json", metrics)
-    (directory / "MODEL_CARD.md").write_text(model_card(metrics), encoding="utf-8")
+    write_metrics(directory, metrics)
+    (directory / MODEL_CARD_FILE).write_text(model_card(metrics), encoding="utf-8")
     return model_path
 
 

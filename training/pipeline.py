@@ -14,13 +14,13 @@ from training.data import Dataset, DataSource, load_data
 from training.evaluate import confusion, evaluate, plot_confusion
 from training.features import FEATURES, SONG_ID
 from training.model import Model, Split, feature_matrix, fit, split_by_song
+from training.model_files import METRICS_FORMAT_VERSION, MODEL_PATH
 from training.onnx_export import OPSET, OUTPUT, OUTPUT_SEMANTICS, check_parity, export_onnx
-from training.outdir import MODEL_PATH, SYNTHETIC_WARNING, atomic_dir, write_model_dir
+from training.outdir import SYNTHETIC_WARNING, atomic_dir, write_model_dir
 from training.params import TrainingParams
 from training.progress import QUIET, Progress
 from training.ranges import METADATA_KEY, RANGES_FILE, Ranges, ranges_json, training_ranges
 
-FORMAT_VERSION = 2
 PARITY_ROWS = 20_000  # parity runs on (at most) this many held-out rows
 
 
@@ -113,7 +113,7 @@ def _metrics(
     timing: dict[str, float],
 ) -> dict[str, Any]:
     return {
-        "format_version": FORMAT_VERSION,
+        "format_version": METRICS_FORMAT_VERSION,
         "labels_synthetic": dataset.labels_synthetic,
         "warning": SYNTHETIC_WARNING if dataset.labels_synthetic else None,
         "data": {"source": dataset.source, "fingerprint": dataset.fingerprint, **dataset.stats},

@@ -23,13 +23,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from generator.kinds import SYNCED_KINDS
+from generator.loader import check_specs_together
 from generator.objects.common import Manifest
 from generator.objects.kustomize import kustomization
 from generator.platform import health, names, objects
 from generator.platform.objects import operators
 from generator.platform.settings import PlatformSettings
 from generator.spec import Spec
-from jukebox.errors import InputError
 
 # Hand-written CRD subsets (OLM Subscription, OperatorGroup; OpenShift GitOps ArgoCD) for `jukebox
 # validate`; the other custom resources are checked against the profile's own CRDs.
@@ -40,24 +40,13 @@ def _sorted_specs(specs: Iterable[Spec]) -> list[Spec]:
 
 
 def cluster_settings(specs: Iterable[Spec]) -> PlatformSettings:
-    """One cluster, one platform: every spec must ask for the same platform settings."""
+    """One cluster, one platform: every spec must ask for the same platform settings (and registries
+    namespace); `generator.loader.cross_spec_problems` says which spec differs."""
     ordered = _sorted_specs(specs)
     if not ordered:
         return PlatformSettings()
-    first = ordered[0].platform
-    differing = [spec.model.name for spec in ordered[1:] if spec.platform != first]
-    if differing:
-        raise InputError(
-            f"platform: specs {', '.join(differing)} ask for other platform settings than "
-            f"{ordered[0].model.name}; one cluster runs one platform layer, make the `platform` sections equal"
-        )
-    registry_namespaces = sorted({spec.registry.namespace for spec in ordered})
-    if len(registry_namespaces) > 1:
-        raise InputError(
-            "registry.namespace: OpenShift AI watches one registries namespace (DataScienceCluster "
-            f"modelregistry.registriesNamespace); the specs use {', '.join(registry_namespaces)}"
-        )
-    return first
+    check_specs_together([(f"spec {spec.model.name}", spec) for spec in ordered])
+    return ordered[0].platform
 
 
 def _file(manifest_path: str) -> str:

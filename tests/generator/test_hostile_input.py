@@ -20,7 +20,7 @@ from jukebox.cli import main
 from jukebox.errors import SpecError
 from tests.generator.helpers import base_spec, make_repo, tree_bytes
 
-# A 2 KB "billion laughs": nine levels of nine aliases, 9**9 leaves once anything walks it.
+# A "billion laughs" of under 2 KB: nine levels of nine aliases, 9**9 leaves once anything walks it.
 ALIAS_BOMB = "\n".join(
     [
         'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',

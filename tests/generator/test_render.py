@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -14,7 +15,7 @@ from generator import repo
 from generator.repo import check_repo, render_repo
 from jukebox.cli import main
 from jukebox.errors import InputError
-from tests.generator.helpers import base_spec, make_repo, tree_bytes
+from tests.generator.helpers import base_spec, deep_merge, make_repo, tree_bytes
 
 
 @pytest.fixture
@@ -150,6 +151,33 @@ def test_two_specs_may_not_share_a_namespace(tmp_path: Path) -> None:
     make_repo(tmp_path, {"jukebox": base_spec(), "radio": other})
     with pytest.raises(InputError, match=r"already used by specs/jukebox\.yaml"):
         render_repo(tmp_path)
+
+
+def _radio() -> dict[str, Any]:
+    other = base_spec()
+    other["model"]["name"] = "radio"
+    other["gitops"]["project"] = "radio"
+    other["minio"]["namespace"] = "radio-minio"
+    for name, env in other["environments"].items():
+        env["namespace"] = f"radio-{name}"
+    return other
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            {"platform": {"profile": "rhoai-3.5"}},
+            "specs/radio.yaml: 1 problem(s)\n  - platform: differs from the platform",
+        ),
+        ({"registry": {"namespace": "radio-registries"}}, "  - registry.namespace: 'radio-registries', but specs/"),
+    ],
+)
+def test_specs_of_one_repository_share_one_platform(tmp_path: Path, change: dict[str, Any], problem: str) -> None:
+    make_repo(tmp_path, {"jukebox": base_spec(), "radio": deep_merge(_radio(), change)})
+    with pytest.raises(InputError) as raised:
+        render_repo(tmp_path)
+    assert problem in str(raised.value)
 
 
 def test_committed_manifests_match_specs(repo_root: Path, tmp_path: Path) -> None:

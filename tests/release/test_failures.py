@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.pins import pin_path, read_pin
+from generator.pin_file import pin_path, read_pin
 from jukebox.errors import CheckFailed, JukeboxError, ServiceError
 from release.flow import ReleaseRequest, release
 from release.local import LocalServices, ensure_local_services, stop_local_services

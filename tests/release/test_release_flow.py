@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.pins import pin_path, read_pin
+from generator.pin_file import pin_path, read_pin
 from jukebox.cli import main
 from jukebox.errors import CheckFailed, InputError, QualityGateRefused
 from release.flow import PinRequest, ReleaseRequest, pin, promote, release
@@ -145,7 +145,7 @@ def test_pin_refuses_when_the_s3_object_no_longer_matches(
     _release(spec_path, make_model(seed=1))
     _release(spec_path, make_model(seed=2, accuracy=0.6))
     s3_client(env).put_object(Bucket="models", Key=f"{spec_path.stem}/0.0.1/1/model.onnx", Body=b"tampered")
-    with pytest.raises(CheckFailed, match=r"verification failed for .*/0\.0\.1/1/model\.onnx"):
+    with pytest.raises(CheckFailed, match=r"sha256 mismatch: .*/0\.0\.1/1/model\.onnx hashes to"):
         pin(PinRequest(spec_path, "dev", "0.0.1"), Lines())
     assert read_pin(spec_path, "dev").version == "0.0.2"  # type: ignore[union-attr]
 

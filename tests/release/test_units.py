@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from generator.pins import Pin, PinnedArtifact, RegistryIds
+from generator.pin_file import Pin, PinnedArtifact, RegistryIds
 from generator.spec import ReleaseGate
 from jukebox.errors import CheckFailed, InputError
+from release.gate import quality_gate
 from release.manifest import (
     DirectoryDiffers,
     FileEntry,
@@ -21,9 +22,8 @@ from release.manifest import (
     parse_manifest,
     reconcile,
 )
-from release.model_metrics import read_model_metrics
-from release.pinning import quality_gate
 from release.versions import check_version, next_patch
+from training.model_files import read_model_metrics
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_PINS = REPO / "tests" / "generator" / "fixtures" / "pins"
@@ -117,7 +117,7 @@ def test_version_paths_end_with_a_slash_and_keys_never_double_it() -> None:
 
 
 def test_pins_written_before_the_manifest_digest_still_load(tmp_path: Path) -> None:
-    from generator.pins import pin_to_yaml, read_pin
+    from generator.pin_file import pin_to_yaml, read_pin
 
     specs = tmp_path / "specs"
     (specs / "jukebox.pins").mkdir(parents=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.pins import pin_path, read_pin
+from generator.pin_file import pin_path, read_pin
 from jukebox.cli import main
 from jukebox.errors import CheckFailed
 from release.flow import PinRequest, ReleaseRequest, pin, release

@@ -22,7 +22,7 @@ import pytest
 import requests
 from serving_fixtures import LABELS, build_model, lab_body, random_rows
 
-from generator.pins import Pin, read_pin
+from generator.pin_file import Pin, read_pin
 from jukebox.cli import main
 from jukebox.errors import CheckFailed, ServiceError
 from release.connections import Connection

@@ -1,11 +1,15 @@
-"""The typed reader of a model directory's `metrics.json` (written by `training.pipeline`).
+"""The files of a model directory, the contract between training (writes), release and serving (read).
 
-Formats 1 and 2 (`format_version`; 2 added baselines, lift, fit details and feature ranges, see
-docs/training.md) as far as a release reads them, the same in both: `metrics` (name -> number or null;
-null = not measured), `data.fingerprint` (string), `params` (mapping), `model.sha256` (sha256 of
-`1/model.onnx`). Every other key is kept in the file, not read. Another format_version is refused
-rather than guessed at. A metric must be a finite number: NaN compares false and would switch the
-quality gate off.
+`1/model.onnx` (OVMS layout), `labels.json` (a JSON list of strings: the country of each output column),
+`metrics.json` (below), `feature_ranges.json` (`training.ranges`) and `MODEL_CARD.md`. One module writes
+and reads them for every side.
+
+`metrics.json` carries a `format_version`. Formats 1 and 2 (2 added baselines, lift, fit details and
+feature ranges, see docs/training.md) are read the same way as far as a release reads them: `metrics`
+(name -> number or null; null = not measured), `data.fingerprint` (string), `params` (mapping),
+`model.sha256` (sha256 of `1/model.onnx`). Every other key is kept in the file, not read. Another
+format_version is refused rather than guessed at. A metric must be a finite number: NaN compares false
+and would switch the quality gate off.
 """
 
 from __future__ import annotations
@@ -18,10 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from jukebox.errors import InputError
-from release.model_dir import read_utf8
+from jukebox.inputs import read_text
 
+MODEL_PATH = Path("1") / "model.onnx"
+LABELS_FILE = "labels.json"
 METRICS_FILE = "metrics.json"
-FORMAT_VERSIONS = (1, 2)
+MODEL_CARD_FILE = "MODEL_CARD.md"
+METRICS_FORMAT_VERSION = 2  # what training writes
+FORMAT_VERSIONS = (1, 2)  # what a release reads
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -36,9 +44,49 @@ class ModelMetrics:
     format_version: int
 
 
+def read_model_file(path: Path, why: str) -> str:
+    """The text of a model directory file (bounded, UTF-8); InputError naming it when missing (`why` says
+    what needs it) or unreadable."""
+    if not path.exists():
+        raise InputError(f"{path}: missing; {why}")
+    return read_text(path, "model directory file")
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+# -- labels.json ------------------------------------------------------------------------------
+
+
+def parse_labels(text: str, source: str) -> list[str]:
+    """A JSON list of strings (country codes in output order)."""
+    try:
+        labels = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(f"{source}: labels are not valid JSON ({error})") from None
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise InputError(f"{source}: labels must be a JSON list of strings")
+    return labels
+
+
+def write_labels(directory: Path, labels: list[str]) -> None:
+    write_json(directory / LABELS_FILE, labels)
+
+
+# -- metrics.json -----------------------------------------------------------------------------
+
+
+def write_metrics(directory: Path, metrics: dict[str, Any]) -> None:
+    """`metrics` as metrics.json; it must carry the format_version this module writes."""
+    if metrics.get("format_version") != METRICS_FORMAT_VERSION:
+        raise ValueError(f"metrics.json must carry format_version {METRICS_FORMAT_VERSION}")
+    write_json(directory / METRICS_FILE, metrics)
+
+
 def read_model_metrics(path: Path) -> ModelMetrics:
     """Read and check `path` (a metrics.json); InputError naming the file and the field otherwise."""
-    text = read_utf8(path, f"a model directory needs the {METRICS_FILE} that training writes")
+    text = read_model_file(path, f"a model directory needs the {METRICS_FILE} that training writes")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
