@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.pins import read_pin
+from generator.pin_file import read_pin
+from generator.repo import repo_of_spec
 from jukebox.errors import CheckFailed, InputError, JukeboxError, QualityGateRefused, ServiceError
 from pipelines.definition import build, require_kfp, settings_for
 from pipelines.steps import ERROR_FILE_ENV, pin_to_json
 from release.connections import NO_OPTIONS, Connection, Services, connect_or_start_local
 from release.flow import Out, load_for_env
-from release.pinning import repo_root
 
 ERRORS: dict[str, type[JukeboxError]] = {
     cls.__name__: cls for cls in (InputError, CheckFailed, ServiceError, QualityGateRefused, JukeboxError)
@@ -66,7 +66,7 @@ def run_local(
         "current_pin": pin_to_json(read_pin(spec_path, environment)),
         "version": version or "",
         "registry_url": services.registry.url,
-        "repo": str(repo_root(spec_path)),
+        "repo": str(repo_of_spec(spec_path)),
     }
     out(f"running {settings.name} locally (kfp SubprocessRunner, no containers) on {arguments['data']} ...")
     with tempfile.TemporaryDirectory(prefix="jukebox-pipeline-") as work:

@@ -18,7 +18,7 @@ from html import escape
 from pathlib import Path
 from typing import Any, TypeVar
 
-from generator.pins import Pin
+from generator.pin_file import Pin
 from generator.spec import Spec
 from jukebox.errors import InputError, JukeboxError, QualityGateRefused
 from release.registry import ModelSource, Registration
@@ -136,7 +136,7 @@ def evaluate_step(spec_json: str, current_pin: str, model_dir: str, confusion_ht
 
     A refusal stops the run here: nothing is published or registered."""
     from release.flow import admit_model_dir
-    from release.pinning import quality_gate
+    from release.gate import quality_gate
 
     spec = spec_from_json(spec_json)
     pinned = pin_from_json(current_pin)

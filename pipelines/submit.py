@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.loader import load_spec
-from generator.pins import read_pin
+from generator.pin_file import read_pin
 from generator.spec import Spec
 from jukebox.errors import CheckFailed, InputError, JukeboxError, ServiceError
 from pipelines.compiled import compile_for_kubernetes

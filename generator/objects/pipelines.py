@@ -30,7 +30,7 @@ from generator.objects.common import (
     role_ref,
     wave,
 )
-from generator.pins import pin_path
+from generator.pin_file import pin_path
 from generator.spec import Spec
 
 DSPA_NAME = "dspa"  # the name the OpenShift AI dashboard gives the project's pipeline server

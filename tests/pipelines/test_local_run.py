@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.pins import read_pin
+from generator.pin_file import read_pin
 from jukebox.cli import main
 from release.local import LocalServices
 from release.registry import ModelSource, Registry, RegistrySettings, connect

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from generator.loader import load_spec
-from generator.pins import read_pin
+from generator.pin_file import read_pin
 from generator.repo import render_repo
 from tests.generator.helpers import base_spec, deep_merge, load_rendered, make_repo
 
