@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,8 @@ import pytest
 from generator.pin_file import read_pin
 from jukebox.cli import main
 from release.local import LocalServices
-from release.registry import ModelSource, Registry, RegistrySettings, connect
-from release.s3 import S3Settings, make_client
+from release.registry import ModelSource
+from tests.release.conftest import env, registry, s3_client  # noqa: F401  (S3 + registry as in a workbench)
 from tests.release_local.fixtures import local_services, local_state_dir  # noqa: F401
 
 pytest.importorskip("kfp", reason="the pipelines extra (kfp) is not installed")
@@ -27,19 +26,6 @@ TEMPLATE = Path(__file__).resolve().parents[1] / "release" / "data" / "spec.yaml
 DATA = "sample:rows=3000,countries=5,songs=600,seed=3"
 TRAINING = "training:\n  hiddenLayers: [16]\n  maxIter: 40\n"
 _names = itertools.count(1)
-
-
-@pytest.fixture
-def services(local_services: LocalServices, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServices]:  # noqa: F811
-    """S3 and the registry through the environment, as in a workbench."""
-    monkeypatch.setenv("AWS_S3_ENDPOINT", local_services.s3_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", local_services.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", local_services.secret_key)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", local_services.region)
-    monkeypatch.delenv("AWS_S3_BUCKET", raising=False)
-    monkeypatch.setenv("JUKEBOX_REGISTRY_URL", local_services.registry_url)
-    monkeypatch.setenv("JUKEBOX_REGISTRY_TOKEN", local_services.registry_token or "")
-    yield local_services
 
 
 def new_spec(tmp_path: Path) -> Path:
@@ -51,26 +37,22 @@ def new_spec(tmp_path: Path) -> Path:
     return path
 
 
-def registry(services: LocalServices) -> Registry:
-    settings = RegistrySettings(services.registry_url, token=services.registry_token)
-    return Registry(connect(settings), settings)
-
-
 def objects_under(services: LocalServices, prefix: str) -> list[str]:
-    settings = S3Settings(services.s3_endpoint, services.access_key, services.secret_key, "models", services.region)
-    listed = make_client(settings).list_objects_v2(Bucket="models", Prefix=f"{prefix}/")
+    listed = s3_client(services).list_objects_v2(Bucket="models", Prefix=f"{prefix}/")
     return [item["Key"] for item in listed.get("Contents", [])]
 
 
 def test_a_local_run_registers_what_release_would_with_lineage_and_pins_by_run(
-    services: LocalServices, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    env: LocalServices,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from pipelines.local import run_local
     from release.flow import ReleaseRequest, release
 
     pipeline_spec, release_spec = new_spec(tmp_path), new_spec(tmp_path)
     run = run_local(pipeline_spec, "dev", data=DATA, out=lambda line: None)
-    entry = registry(services).get(pipeline_spec.stem, run.version)
+    entry = registry(env).get(pipeline_spec.stem, run.version)
     assert entry is not None and entry.sha256 == run.sha256
     assert entry.source is not None
     assert entry.source == ModelSource("kfp", "pipelinerun", "local", run.run_id, entry.source.name)
@@ -78,7 +60,7 @@ def test_a_local_run_registers_what_release_would_with_lineage_and_pins_by_run(
     assert entry.metrics["accuracy"] > 0 and entry.properties["data_fingerprint"] != "unknown"
 
     outcome = release(ReleaseRequest(release_spec, "dev", data=DATA, progress=False), out=lambda line: None)
-    released = registry(services).get(release_spec.stem, outcome.version)
+    released = registry(env).get(release_spec.stem, outcome.version)
     assert released is not None
     assert outcome.sha256 == run.sha256  # the same model bytes
     assert released.metrics == entry.metrics  # the same registered metrics
@@ -94,7 +76,9 @@ def test_a_local_run_registers_what_release_would_with_lineage_and_pins_by_run(
 
 
 def test_the_gate_refuses_against_the_current_pin_and_nothing_is_published(
-    services: LocalServices, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    env: LocalServices,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     spec = new_spec(tmp_path)
     pins = spec.with_name(f"{spec.stem}.pins")
@@ -105,12 +89,14 @@ def test_the_gate_refuses_against_the_current_pin_and_nothing_is_published(
     err = capsys.readouterr().err
     assert code == 3, err
     assert "quality gate refused: accuracy" in err and "vs pinned 0.0.3 0.9990" in err and "Traceback" not in err
-    assert registry(services).list(spec.stem) == []
-    assert objects_under(services, spec.stem) == []
+    assert registry(env).list(spec.stem) == []
+    assert objects_under(env, spec.stem) == []
 
 
 def test_bad_input_and_a_down_registry_leave_nothing_behind(
-    services: LocalServices, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    env: LocalServices,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     spec = new_spec(tmp_path)
     assert main(["pipeline", "run", "--local", "--spec", str(spec), "--data", "nonsense"]) == 2
@@ -122,7 +108,7 @@ def test_bad_input_and_a_down_registry_leave_nothing_behind(
     assert main([*argv, "--registry-url", f"http://127.0.0.1:{closed}"]) == 1
     err = capsys.readouterr().err
     assert f"model registry http://127.0.0.1:{closed}: connecting failed" in err and "Traceback" not in err
-    assert registry(services).list(spec.stem) == []
-    assert objects_under(services, spec.stem) == []
+    assert registry(env).list(spec.stem) == []
+    assert objects_under(env, spec.stem) == []
     assert main([*argv, "--env", "staging"]) == 2
     assert "unknown environment 'staging'" in capsys.readouterr().err

@@ -74,7 +74,9 @@ def test_datasciencecluster_v1_on_2_22_keeps_rawdeployment_and_removes_the_servi
         "defaultDeploymentMode": "RawDeployment",
         "serving": {"managementState": "Removed"},
     }
-    assert dsc["spec"]["components"]["datasciencepipelines"] == {"managementState": "Removed"}
+    # specs/jukebox.yaml has a `pipelines` section: the 2.x name of the component is managed, others removed.
+    assert dsc["spec"]["components"]["datasciencepipelines"] == {"managementState": "Managed"}
+    assert dsc["spec"]["components"]["codeflare"] == {"managementState": "Removed"}
     (dsci,) = _platform("rhoai-2.22", "DSCInitialization")
     assert dsci["spec"]["serviceMesh"] == {"managementState": "Removed"}
 
