@@ -12,7 +12,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from generator.environments import merged_serving
-from generator.spec import Environment, Minio, Pipelines, Serving, Spec, Storage
+from generator.platform.settings import PlatformSettings
+from generator.spec import Environment, Minio, Model, Pipelines, Serving, Spec, Storage
 from jukebox.errors import InputError, Problem, SpecError
 from jukebox.inputs import parse_yaml, read_text, shorten
 
@@ -266,11 +267,33 @@ def platform_namespace_problems(spec: Spec) -> list[Problem]:
     ]
 
 
+def _route_host_problems(
+    model: Model, serving: Serving, environments: dict[str, Environment], platform: PlatformSettings
+) -> list[Problem]:
+    """odh-model-controller names the Route host `<isvc>-<namespace>.<apps domain>`: its first label must fit
+    in 63 characters, or OpenShift refuses the Route."""
+    if not platform.platform_profile.routes:
+        return []
+    problems = []
+    for env, settings in environments.items():
+        label = f"{model.name}-{settings.namespace}"
+        if merged_serving(serving, settings.serving).external_route and len(label) > 63:
+            problems.append(
+                Problem(
+                    f"environments.{env}.namespace",
+                    f"the Route host label {label!r} ({len(label)} characters, model.name + '-' + namespace) must "
+                    "be at most 63: shorten one, or set serving.externalRoute false",
+                )
+            )
+    return problems
+
+
 _CROSS_FIELD_RULES: list[tuple[Callable[..., list[Problem]], tuple[str, ...]]] = [
     (_duplicate_namespaces, ("environments", "minio")),
     (_storage_problems, ("storage", "minio")),
     (_replica_problems, ("serving", "environments")),
     (_pipelines_problems, ("pipelines", "environments", "minio")),
+    (_route_host_problems, ("model", "serving", "environments", "platform")),
 ]
 
 

@@ -8,12 +8,17 @@ One machine-written file per spec and environment, next to the spec:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from jukebox.errors import Problem, SpecError
+from jukebox.inputs import load_yaml_file
+
+if TYPE_CHECKING:
+    from generator.spec import Spec
 from jukebox.fsutil import atomic_write_text
 
 PIN_HEADER = "# Written by `jukebox release|pin|promote`: do not edit by hand.\n"
@@ -64,19 +69,39 @@ def pin_path(spec_path: Path, environment: str) -> Path:
     return pins_dir(spec_path) / f"{environment}.yaml"
 
 
-def read_pin(spec_path: Path, environment: str) -> Pin | None:
-    """The environment's pin, or None when nothing is pinned yet."""
+def read_pin(spec_path: Path, environment: str, spec: Spec | None = None) -> Pin | None:
+    """The environment's pin, or None when nothing is pinned yet. Read like every input file (bounded,
+    UTF-8, no duplicate keys or aliases); with `spec`, it must pin that spec's model, for this environment,
+    under its storage prefix."""
     path = pin_path(spec_path, environment)
     if not path.exists():
         return None
+    data = load_yaml_file(path, "pin file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return Pin.model_validate(data)
-    except yaml.YAMLError as error:
-        raise SpecError(str(path), [Problem("", f"not valid YAML: {error}")]) from error
+        pin = Pin.model_validate(data)
     except ValidationError as error:
         problems = [Problem(".".join(str(p) for p in e["loc"]), e["msg"]) for e in error.errors()]
         raise SpecError(str(path), problems) from error
+    problems = pin_problems(pin, environment, spec) if spec is not None else []
+    if problems:
+        raise SpecError(str(path), problems)
+    return pin
+
+
+def pin_problems(pin: Pin, environment: str, spec: Spec) -> list[Problem]:
+    """What makes a well-formed pin wrong for `spec`'s `environment` (it would deploy another model)."""
+    problems = []
+    if pin.model != spec.model.name:
+        problems.append(Problem("model", f"{pin.model!r}, but the spec's model.name is {spec.model.name!r}"))
+    if pin.environment != environment:
+        problems.append(Problem("environment", f"{pin.environment!r}, but this is the pin file of {environment!r}"))
+    prefix = spec.storage.prefix.rstrip("/") + "/"
+    path = pin.artifact.storage_path
+    if not path.startswith(prefix) or ".." in path.split("/"):
+        problems.append(
+            Problem("artifact.storagePath", f"{path!r} is not a version under the spec's storage.prefix {prefix!r}")
+        )
+    return problems
 
 
 def pin_to_yaml(pin: Pin) -> str:

@@ -84,7 +84,7 @@ class SourcedSpec:
 
 
 def load_pins(spec_path: Path, spec: Spec) -> dict[str, Pin | None]:
-    return {env: read_pin(spec_path, env) for env in spec.environments}
+    return {env: read_pin(spec_path, env, spec) for env in spec.environments}
 
 
 def render_document(manifest: Manifest) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 
@@ -66,12 +66,13 @@ def _signals_interrupt() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def run_command(command: Callable[[], int], debug: bool, prefix: str = "error") -> int:
+    """Run a command-line command: signals as `Interrupted` (exit 128+N), failures as one line and their
+    exit code (a traceback only with `debug`), a closed output pipe as success. Shared by every command
+    line of the project (`jukebox`, `scripts/provision`)."""
     try:
         with _signals_interrupt():
-            return int(args.func(args) or 0)
+            return int(command() or 0)
     except Interrupted as interrupted:
         print(str(interrupted), file=sys.stderr)
         return interrupted.exit_code
@@ -80,14 +81,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except (JukeboxError, OSError) as error:
-        if args.debug:
+        if debug:
             raise
         message, code = failure_exit(error)
-        print(f"error: {message}", file=sys.stderr)
+        print(f"{prefix}: {message}", file=sys.stderr)
         return code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_command(lambda: args.func(args), args.debug)
 
 
 if __name__ == "__main__":

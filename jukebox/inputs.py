@@ -24,17 +24,22 @@ _LoaderBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_bytes(path: Path, what: str, max_bytes: int | None = None) -> bytes:
-    """The file's bytes; InputError (exit 2) naming `what` and the path for anything but a readable file."""
+    """The file's bytes; InputError (exit 2) naming `what` and the path for anything but a readable regular
+    file. At most `max_bytes` are read: a device or a FIFO (size 0 to `stat`) cannot make it read forever."""
     try:
         if path.is_dir():
             raise InputError(f"{what} {path}: is a directory, not a file")
-        if max_bytes is not None and path.stat().st_size > max_bytes:
-            raise InputError(f"{what} {path}: {path.stat().st_size} bytes; at most {max_bytes} are read")
-        return path.read_bytes()
+        if path.exists() and not path.is_file():
+            raise InputError(f"{what} {path}: not a regular file (a device, a FIFO or a socket)")
+        with path.open("rb") as handle:
+            data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
     except FileNotFoundError:
         raise InputError(f"{what} {path}: no such file") from None
     except OSError as error:
         raise InputError(f"{what} {path}: cannot read it ({error.strerror or error})") from None
+    if max_bytes is not None and len(data) > max_bytes:
+        raise InputError(f"{what} {path}: more than {max_bytes} bytes; at most {max_bytes} are read")
+    return data
 
 
 def read_text(path: str | Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> str:

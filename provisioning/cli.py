@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from jukebox.errors import InputError, JukeboxError, failure_exit
+from jukebox.errors import InputError
 from provisioning.runner import CommandRunner, SystemRunner, find_binary
 from provisioning.steps import Context, Step, kustomize_build
 from provisioning.targets import Options, plan
@@ -139,18 +139,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from jukebox.cli import run_command
+
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except (JukeboxError, OSError) as error:
-        if args.debug:
-            raise
-        message, code = failure_exit(error)
-        print(f"provision: error: {message}", file=sys.stderr)
-        return code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_command(lambda: run(args), args.debug, prefix="provision: error")
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@ import base64
 import copy
 from typing import Any
 
+from generator.platform.names import MERGED_ANNOTATION
+
 REDACTED = "<redacted>"
 FIELD_MANAGER = "jukebox-provision"
-MERGED_ANNOTATION = "jukebox.rhoai-mlops.io/merged-into"
 
 
 def identity(obj: dict[str, Any]) -> str:

@@ -253,6 +253,24 @@ def deployments_available(namespace: str, names: tuple[str, ...]) -> Callable[[C
     return ready
 
 
+def workloads_ready(
+    namespace: str, deployments: tuple[str, ...], statefulsets: tuple[str, ...] = ()
+) -> Callable[[Context], str | None]:
+    """Every Deployment Available and every StatefulSet with all its replicas ready."""
+    deployments_ready = deployments_available(namespace, deployments)
+
+    def ready(ctx: Context) -> str | None:
+        if deployments and deployments_ready(ctx) is None:
+            return None
+        for name in statefulsets:
+            status = (ctx.cluster.get("statefulset.v1.apps", name, namespace) or {}).get("status", {})
+            if not status.get("replicas") or status.get("readyReplicas") != status.get("replicas"):
+                return None
+        return f"{len(deployments)} Deployment(s) and {len(statefulsets)} StatefulSet(s) ready"
+
+    return ready
+
+
 def csv_succeeded(namespace: str, subscription: str) -> Callable[[Context], str | None]:
     def ready(ctx: Context) -> str | None:
         sub = ctx.cluster.get("subscription.v1alpha1.operators.coreos.com", subscription, namespace)

@@ -33,6 +33,7 @@ from provisioning.steps import (
     csv_succeeded,
     deployments_available,
     phase_is,
+    workloads_ready,
 )
 
 OPENSHIFT_CRDS = (
@@ -390,8 +391,9 @@ def kind_plan(opts: Options) -> list[Step]:
         install = installs[key]
         return Wait(
             f"{install.name} available",
-            [f"Deployment {install.probe_namespace}/{name} Available" for name in install.wait_deployments],
-            deployments_available(install.probe_namespace, install.wait_deployments),
+            [f"Deployment {install.probe_namespace}/{name} Available" for name in install.wait_deployments]
+            + [f"StatefulSet {install.probe_namespace}/{name} ready" for name in install.wait_statefulsets],
+            workloads_ready(install.probe_namespace, install.wait_deployments, install.wait_statefulsets),
             namespaces=[install.probe_namespace],
         )
 

@@ -19,6 +19,7 @@ class UpstreamInstall:
     probe_deployment: str
     wait_deployments: tuple[str, ...]
     marker: tuple[str, str] | None = None  # (resource, cluster-scoped name) that must exist as well
+    wait_statefulsets: tuple[str, ...] = ()
 
 
 def cert_manager(stack: KindStack) -> UpstreamInstall:
@@ -72,4 +73,6 @@ def argocd(version: str, namespace: str) -> UpstreamInstall:
         namespace,
         "argocd-server",
         ("argocd-applicationset-controller", "argocd-redis", "argocd-repo-server", "argocd-server"),
+        # install.yaml runs the application controller, the component that syncs, as a StatefulSet.
+        wait_statefulsets=("argocd-application-controller",),
     )

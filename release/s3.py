@@ -267,8 +267,10 @@ class S3Store:
     def plan(self, model: ModelFiles, storage_path: str) -> PublishPlan:
         """What `publish` would do; raises VersionTaken / DirectoryDiffers when it would be refused."""
         where = self.version_url(storage_path)
-        published = self.read_manifest(storage_path)
+        # Listing first: the manifest is created before any other object, so a release racing this one can
+        # only add objects after the listing, never leave objects listed without the manifest read below.
         present = self.listing(storage_path)
+        published = self.read_manifest(storage_path)
         if published is None:
             if present:
                 raise VersionTaken(

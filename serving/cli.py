@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -207,6 +208,28 @@ def _warnings(columns: dict[str, Any], ranges: Any, server: list[str], rows: int
     return flags
 
 
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
+
+
+def _check_endpoint(args: argparse.Namespace) -> None:
+    """--url, --model and --timeout as a request can use them (exit 2 naming the option otherwise)."""
+    from urllib.parse import urlsplit
+
+    from jukebox.errors import InputError
+
+    try:
+        parts = urlsplit(args.url)
+        parts.port  # noqa: B018 (parses the port: ValueError when it is not a number in range)
+    except ValueError as error:
+        raise InputError(f"--url {args.url!r}: not a URL ({error})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"--url {args.url!r}: must be an http(s)://host[:port] URL")
+    if not _MODEL_NAME.fullmatch(args.model):
+        raise InputError(f"--model {args.model!r}: must be a model name (letters, digits, '.', '_', '-')")
+    if not 0 < args.timeout < float("inf"):
+        raise InputError(f"--timeout {args.timeout}: must be a positive number of seconds")
+
+
 def predict(args: argparse.Namespace) -> int:
     from jukebox.errors import InputError
     from serving import report, songs
@@ -214,6 +237,7 @@ def predict(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise InputError(f"--top {args.top}: must be at least 1")
+    _check_endpoint(args)
     token = read_token(args.token, args.token_file)
     table, option = _rows(args)
     columns = songs.feature_columns(table, option)

@@ -8,11 +8,14 @@
 --   Ready=True                                           -> Healthy
 --   a False condition (not Stopped) with a failure reason,
 --   or modelStatus.transitionStatus BlockedByFailedLoad
---   or InvalidSpec                                       -> Degraded, with KServe's message
+--   or InvalidSpec, or a model state FailedToLoad         -> Degraded, with KServe's message
 --   anything else (no status yet, rolling out, loading)  -> Progressing
 -- Failure reasons: KServe's FailureReason values (pkg/apis/serving/v1beta1/inference_service_status.go,
 -- kserve v0.20.0), the Deployment conditions RawDeployment copies (ProgressDeadlineExceeded,
--- FailedCreate) and Knative's revision failures (Serverless).
+-- FailedCreate) and Knative's revision failures (Serverless). A RawDeployment pod that never starts
+-- (an image that cannot be pulled, no node to run it) keeps KServe's Available=False /
+-- MinimumReplicasUnavailable, which hides ProgressDeadlineExceeded: that stays Progressing (KServe
+-- v0.20.0 PropagateRawStatus), and a wait for Healthy ends at its timeout with the pod events.
 
 local failure_reasons = {
   ModelLoadFailed = true,
@@ -45,10 +48,12 @@ local function failed_load(model_status)
     return nil
   end
   local transition = model_status.transitionStatus
-  if transition ~= "BlockedByFailedLoad" and transition ~= "InvalidSpec" then
+  local states = model_status.states or {}
+  local failed_state = states.targetModelState == "FailedToLoad" or states.activeModelState == "FailedToLoad"
+  if transition ~= "BlockedByFailedLoad" and transition ~= "InvalidSpec" and not failed_state then
     return nil
   end
-  local text = "model " .. transition
+  local text = "model " .. (failed_state and "FailedToLoad" or transition)
   local failure = model_status.lastFailureInfo
   if failure ~= nil then
     if failure.reason ~= nil and failure.reason ~= "" then

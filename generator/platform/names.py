@@ -8,6 +8,9 @@ PLATFORM_DIR = "platform"
 OPENSHIFT_DIR = f"{PLATFORM_DIR}/openshift"
 KIND_DIR = f"{PLATFORM_DIR}/kind"
 PART_OF = "jukebox-platform"
+# On objects an operator or an upstream install owns: provisioning applies them with --force-conflicts and
+# server-side apply takes only the fields we write.
+MERGED_ANNOTATION = "jukebox.rhoai-mlops.io/merged-into"
 LABELS = {"app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": "jukebox"}
 
 # OpenShift AI: the operator's namespace, where it installs the applications, and its default DSCI.

@@ -138,8 +138,13 @@ def dscinitialization(profile: Profile, path: str) -> Manifest | None:
         kind="DSCInitialization",
         name=names.DSCI_NAME,
         api_version=profile.dsci_api_version,
+        # The operator creates default-dsci (serviceMesh Managed) when it starts: ours merges into it with
+        # --force-conflicts, owning only these fields.
         context={
             "labels": names.LABELS,
+            "annotations": {
+                names.MERGED_ANNOTATION: "operator's default: server-side apply owns these spec fields only"
+            },
             "spec": {
                 "applicationsNamespace": names.OPENSHIFT_AI_APPLICATIONS_NAMESPACE,
                 "serviceMesh": {"managementState": "Removed"},
@@ -196,7 +201,9 @@ def argocd_health_checks(argocd_namespace: str, path: str) -> Manifest:
         name=argocd_namespace,
         context={
             "namespace": argocd_namespace,
-            "annotations": {MERGED_ANNOTATION: "operator's instance: server-side apply owns resourceHealthChecks only"},
+            "annotations": {
+                names.MERGED_ANNOTATION: "operator's instance: server-side apply owns resourceHealthChecks only"
+            },
             "health_checks": [{"group": health.GROUP, "kind": health.KIND, "check": health.inferenceservice_check()}],
         },
     )
@@ -255,9 +262,6 @@ def cluster_role_binding(name: str, role: str, account: str, account_namespace: 
 # --- ConfigMaps merged into upstream installs (server-side apply owns only these keys) ----------------
 
 
-MERGED_ANNOTATION = "jukebox.rhoai-mlops.io/merged-into"
-
-
 def config_map(name: str, namespace: str, data: dict[str, str], path: str) -> Manifest:
     """Keys merged into a ConfigMap an upstream install owns: no labels, so no field is contested but `data`."""
     return Manifest(
@@ -267,7 +271,7 @@ def config_map(name: str, namespace: str, data: dict[str, str], path: str) -> Ma
         context={
             "namespace": namespace,
             "labels": {},
-            "annotations": {MERGED_ANNOTATION: "upstream install: server-side apply owns these data keys only"},
+            "annotations": {names.MERGED_ANNOTATION: "upstream install: server-side apply owns these data keys only"},
             "data": data,
         },
     )

@@ -138,6 +138,18 @@ def test_a_failed_model_load_is_degraded_with_kserves_message(script: str) -> No
     assert "ModelLoadFailed" in result["message"] and "TreeEnsembleClassifier" in result["message"]
 
 
+def test_a_model_state_failed_to_load_is_degraded(script: str) -> None:
+    failed = {
+        "conditions": UNAVAILABLE,
+        "modelStatus": {
+            "transitionStatus": "InProgress",
+            "states": {"activeModelState": "", "targetModelState": "FailedToLoad"},
+        },
+    }
+    result = run_check(script, isvc(failed))
+    assert result == {"status": "Degraded", "message": "model FailedToLoad"}
+
+
 def test_a_rollout_past_its_deadline_is_degraded(script: str) -> None:
     result = run_check(script, isvc(DEADLINE))
     assert result["status"] == "Degraded"

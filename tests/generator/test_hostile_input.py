@@ -77,7 +77,7 @@ def test_even_a_harmless_alias_is_refused_with_its_line(tmp_path: Path) -> None:
     [
         (b"model: \xff\xfe caf\xe9\n", "spec file {path}: not UTF-8 text (byte 0xff at offset 7, line 1)"),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "spec file {path}: not UTF-8 text"),
-        (b"# " + b"x" * (1024 * 1024), "1048578 bytes; at most 1048576 are read"),
+        (b"# " + b"x" * (1024 * 1024), "more than 1048576 bytes; at most 1048576 are read"),
     ],
     ids=["latin-1", "binary", "too large"],
 )
@@ -87,6 +87,15 @@ def test_unreadable_spec_files_are_exit_2(tmp_path: Path, content: bytes, messag
     result = _jukebox("render", "--root", str(tmp_path))
     assert result.returncode == 2
     assert message.format(path=path) in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+def test_a_device_is_not_read_as_a_file(device: str) -> None:
+    from jukebox.errors import InputError
+    from jukebox.inputs import read_text
+
+    with pytest.raises(InputError, match=f"--token-file {device}: not a regular file"):
+        read_text(Path(device), "--token-file")
 
 
 def test_a_directory_named_like_a_spec_is_exit_2(tmp_path: Path) -> None:
@@ -240,3 +249,41 @@ def test_a_full_disk_is_one_line_and_leaves_the_old_tree(
     assert err.strip() == "error: No space left on device"
     assert tree_bytes(rendered_repo) == before
     assert not [p for p in rendered_repo.iterdir() if p.name.startswith(".manifests")]
+
+
+# --- pin files ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pinned_repo(tmp_path: Path) -> Path:
+    make_repo(tmp_path, {"jukebox": base_spec()}, pins={"jukebox": ["dev"]})
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda text: b"\xff" + text.encode(), "pin file {path}: not UTF-8 text"),
+        (lambda text: (text + "version: 9.9.9\n").encode(), "duplicate key 'version'"),
+        (lambda text: text.replace("model: jukebox", "model: &m jukebox").encode(), "anchors and aliases"),
+        (
+            lambda text: text.replace("model: jukebox", "model: radio").encode(),
+            "model: 'radio', but the spec's model.name",
+        ),
+        (lambda text: text.replace("environment: dev", "environment: prod").encode(), "environment: 'prod', but this"),
+        (
+            lambda text: text.replace("storagePath: jukebox/0.0.3", "storagePath: ../other/0.0.3").encode(),
+            "artifact.storagePath: '../other/0.0.3' is not a version under the spec's storage.prefix",
+        ),
+    ],
+    ids=["not utf-8", "duplicate key", "alias", "other model", "other environment", "path outside the prefix"],
+)
+def test_a_pin_file_is_read_strictly_and_must_fit_its_spec(
+    pinned_repo: Path, edit: Any, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = pinned_repo / "specs" / "jukebox.pins" / "dev.yaml"
+    path.write_bytes(edit(path.read_text()))
+    assert main(["render", "--root", str(pinned_repo)]) == 2
+    err = capsys.readouterr().err
+    assert message.format(path=path) in err and "Traceback" not in err
+    assert not (pinned_repo / "manifests").exists()

@@ -104,6 +104,12 @@ CORPUS: list[tuple[str, Mutation, str, str]] = [
         "0 needs deploymentMode Serverless",
     ),
     (
+        "route host label too long",
+        _set("environments.dev.namespace", "d" * 58),
+        "environments.dev.namespace",
+        "Route host label",
+    ),
+    (
         "token auth upstream",
         _set("platform.profile", "upstream"),
         "environments.prod.serving.tokenAuth",

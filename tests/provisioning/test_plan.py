@@ -153,6 +153,9 @@ def test_kind_plan_exact(kind_spec: Path) -> None:
         "Applications Synced/Healthy",
     ]
     assert objects["namespace kserve"] == ["Namespace/kserve"]
+    (argocd_wait,) = [step for step in _steps("kind", kind_spec) if step.title == "Argo CD available"]
+    # the application controller, the part that syncs, is a StatefulSet in install.yaml
+    assert "StatefulSet argocd/argocd-application-controller ready" in "\n".join(argocd_wait.describe("kubectl"))
     assert objects["KServe: Standard by default (inferenceservice-config keys)"] == [
         "ConfigMap/kserve/inferenceservice-config"
     ]

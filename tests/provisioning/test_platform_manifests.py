@@ -12,6 +12,7 @@ from generator.platform import PlatformSettings, platform_manifests
 from generator.profiles import PROFILES
 from generator.render import render_document, to_yaml
 from generator.spec import Spec
+from provisioning.objects import is_merged
 from tests.generator.golden import profile_spec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,6 +80,8 @@ def test_datasciencecluster_v1_on_2_22_keeps_rawdeployment_and_removes_the_servi
     assert dsc["spec"]["components"]["codeflare"] == {"managementState": "Removed"}
     (dsci,) = _platform("rhoai-2.22", "DSCInitialization")
     assert dsci["spec"]["serviceMesh"] == {"managementState": "Removed"}
+    # The operator has created default-dsci by the time this is applied: merged with --force-conflicts.
+    assert is_merged(dsci)
 
 
 @pytest.mark.parametrize("profile", ["rhoai-3.3", "rhoai-3.5"])

@@ -110,6 +110,10 @@ def test_the_real_song_table(server, capsys):
         (["--song", "Live Forever", "--top", "0"], 2, ["--top"]),
         (["--song", "Live Forever", "--model", "other"], 1, ["not found", "--model other"]),
         (["--song", "Live Forever", "--token-file", "/nonexistent/token"], 2, ["--token-file"]),
+        (["--song", "Live Forever", "--token-file", "/dev/zero"], 2, ["--token-file /dev/zero: not a regular file"]),
+        (["--song", "Live Forever", "--timeout", "-1"], 2, ["--timeout -1.0: must be a positive number"]),
+        (["--song", "Live Forever", "--timeout", "nan"], 2, ["--timeout nan"]),
+        (["--song", "Live Forever", "--model", "../../x"], 2, ["--model '../../x': must be a model name"]),
     ],
 )
 def test_input_errors(server, songs, capsys, argv, code, words):
@@ -118,6 +122,12 @@ def test_input_errors(server, songs, capsys, argv, code, words):
     assert err.startswith("error: ") and "Traceback" not in err
     for word in words:
         assert word in err
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "ftp://example.com", "http://:80", "http://host:99999"])
+def test_a_url_that_is_not_an_http_endpoint_is_exit_2(songs, capsys, url):
+    got, _, err = run(capsys, "predict", "--url", url, "--songs", str(songs), "--song", "Live Forever")
+    assert got == 2 and f"--url {url!r}" in err and "Traceback" not in err
 
 
 def _free_port() -> int:
