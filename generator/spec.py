@@ -9,12 +9,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, Field, model_validator
 
+from generator.fields import KubeName, PinnedImage, SpecModel, TaggedImage, dns_label, matches
 from generator.platform.settings import PlatformSettings
 from generator.profiles import Profile
-from jukebox.inputs import shorten
 from training.params import TrainingParams
 
 SPEC_API_VERSION = "jukebox.rhoai-mlops.io/v1alpha1"
@@ -23,7 +22,6 @@ SPEC_KIND = "ModelSpec"
 # RELEASE.2025-04-22T22-12-26Z; the image also ships `mc`, which the bucket Job uses.
 DEFAULT_MINIO_IMAGE = "quay.io/minio/minio@sha256:a1ea29fa28355559ef137d71fc570e508a214ec84ff8083e39bc5428980b015e"
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 # Quantities with at most 9 digits before the point: far beyond any node, far inside what Kubernetes parses.
@@ -54,39 +52,13 @@ RESERVED_NAMESPACES = frozenset(
 RESERVED_NAMESPACE_PREFIXES = ("kube-", "openshift-")
 _USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@._:-]{0,252}$")
 _METRIC = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-# registry[:port]/path[:tag]@sha256:<64 hex>: the digest is required so a deploy is reproducible.
-_IMAGE = re.compile(
-    r"^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9]+([._-][a-z0-9]+)*)*(:[0-9]+)?"
-    r"(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[a-f0-9]{64}$"
-)
-# registry[:port]/path followed by :tag and/or @sha256:<64 hex>: a tag is allowed here (the image is built from
-# pipelines/Containerfile and pushed by the user; docs/pipelines.md says how to pin its digest).
-_TAGGED_IMAGE = re.compile(
-    r"^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9]+([._-][a-z0-9]+)*)*(:[0-9]+)?"
-    r"(/[a-z0-9]+([._-][a-z0-9]+)*)+((:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})(@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$"
-)
 _CRON = re.compile(r"^(\S+\s+){4}\S+$")
 _GIT_URL = re.compile(r"^(https://|ssh://|git@)[A-Za-z0-9@._:/~+-]+$")
 _FORBIDDEN_IN_TEXT = re.compile(r"[\x00-\x1f\x7f]|\{\{|\{%|\{#|\$\(")
 
 
-def _dns_label(value: str, max_length: int) -> str:
-    if len(value) > max_length:
-        raise ValueError(f"must be at most {max_length} characters (got {len(value)})")
-    if not _DNS_LABEL.fullmatch(value):
-        raise ValueError(
-            "must be a Kubernetes name: lowercase letters, digits and '-', starting and ending "
-            f"with a letter or digit (got {shorten(value)})"
-        )
-    return value
-
-
-def _name(value: str) -> str:
-    return _dns_label(value, 63)
-
-
 def _project_namespace(value: str) -> str:
-    _dns_label(value, 63)
+    dns_label(value, 63)
     if value in RESERVED_NAMESPACES or value.startswith(RESERVED_NAMESPACE_PREFIXES):
         raise ValueError(
             f"{value!r} is a platform namespace (kube-*, openshift-*, default, and the Argo CD, KServe and "
@@ -97,16 +69,7 @@ def _project_namespace(value: str) -> str:
 
 def _model_name(value: str) -> str:
     # The Route host is `<isvc>-<namespace>.<domain>`; 45 leaves room for the namespace in a label.
-    return _dns_label(value, 45)
-
-
-def _matches(pattern: re.Pattern[str], what: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if not pattern.fullmatch(value):
-            raise ValueError(f"must be {what} (got {shorten(value)})")
-        return value
-
-    return AfterValidator(check)
+    return dns_label(value, 45)
 
 
 def _plain_text(max_length: int) -> AfterValidator:
@@ -120,23 +83,17 @@ def _plain_text(max_length: int) -> AfterValidator:
     return AfterValidator(check)
 
 
-KubeName = Annotated[str, AfterValidator(_name)]
 ProjectNamespace = Annotated[str, AfterValidator(_project_namespace)]
 ModelName = Annotated[str, AfterValidator(_model_name)]
 DisplayName = Annotated[str, Field(min_length=1), _plain_text(253)]
 Description = Annotated[str, _plain_text(1024)]
-Image = Annotated[str, _matches(_IMAGE, "an image reference pinned by digest: registry/repo[:tag]@sha256:<64 hex>")]
-BucketName = Annotated[str, _matches(_BUCKET, "an S3 bucket name: 3-63 lowercase letters, digits, '.', '-'")]
-CpuQuantity = Annotated[str, _matches(_QUANTITY_CPU, "a CPU quantity such as '1', '500m' or '2.5'")]
-MemoryQuantity = Annotated[str, _matches(_QUANTITY_MEMORY, "a memory quantity such as '4Gi' or '512Mi'")]
-UserName = Annotated[str, _matches(_USER, "an OpenShift user or group name")]
+BucketName = Annotated[str, matches(_BUCKET, "an S3 bucket name: 3-63 lowercase letters, digits, '.', '-'")]
+CpuQuantity = Annotated[str, matches(_QUANTITY_CPU, "a CPU quantity such as '1', '500m' or '2.5'")]
+MemoryQuantity = Annotated[str, matches(_QUANTITY_MEMORY, "a memory quantity such as '4Gi' or '512Mi'")]
+UserName = Annotated[str, matches(_USER, "an OpenShift user or group name")]
 
 Size = Literal["Small", "Medium", "Large"]
 DeploymentMode = Literal["RawDeployment", "Serverless"]
-
-
-class SpecModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True, strict=True)
 
 
 class Model(SpecModel):
@@ -165,14 +122,14 @@ class Storage(SpecModel):
         description="S3 connection name; its Secret is `aws-connection-<connection>` in each environment.",
     )
     bucket: BucketName = Field("models", description="Bucket that holds the model artifacts.")
-    prefix: Annotated[str, _matches(_PREFIX, "a key prefix such as 'jukebox' or 'team/jukebox' (no leading '/')")] = (
+    prefix: Annotated[str, matches(_PREFIX, "a key prefix such as 'jukebox' or 'team/jukebox' (no leading '/')")] = (
         Field("jukebox", description="Key prefix: version `V` lives at `<prefix>/<V>/1/model.onnx`.")
     )
-    region: Annotated[str, _matches(re.compile(r"^[a-z0-9-]{1,32}$"), "an S3 region such as 'us-east-1'")] = Field(
+    region: Annotated[str, matches(re.compile(r"^[a-z0-9-]{1,32}$"), "an S3 region such as 'us-east-1'")] = Field(
         "us-east-1", description="S3 region (`AWS_DEFAULT_REGION`)."
     )
     endpoint: (
-        Annotated[str, _matches(re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?/?$"), "an http(s) URL")] | None
+        Annotated[str, matches(re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?/?$"), "an http(s) URL")] | None
     ) = Field(
         None,
         description="S3 endpoint the cluster uses. Default: the in-cluster MinIO Service when `minio.enabled`.",
@@ -189,7 +146,7 @@ class Registry(SpecModel):
 
 
 class Runtime(SpecModel):
-    image: Image | None = Field(
+    image: PinnedImage | None = Field(
         None,
         description="OpenVINO Model Server image, pinned by digest. Default: the image of the platform "
         "profile's `kserve-ovms` template (docs/platform-profiles.md).",
@@ -256,7 +213,7 @@ class Minio(SpecModel):
     namespace: ProjectNamespace = Field(
         "jukebox-minio", description="Namespace MinIO runs in, shared by all environments."
     )
-    image: Image = Field(DEFAULT_MINIO_IMAGE, description="MinIO image pinned by digest (must ship `mc`).")
+    image: PinnedImage = Field(DEFAULT_MINIO_IMAGE, description="MinIO image pinned by digest (must ship `mc`).")
     storage_size: MemoryQuantity = Field("20Gi", description="PersistentVolumeClaim size.")
     buckets: list[BucketName] = Field(
         default_factory=lambda: ["models", "pipeline", "data", "data-cache"],
@@ -278,21 +235,21 @@ class Environment(SpecModel):
 
 
 class GitOps(SpecModel):
-    repo_url: Annotated[str, _matches(_GIT_URL, "a git URL (https://..., ssh://... or git@host:path)")] = Field(
+    repo_url: Annotated[str, matches(_GIT_URL, "a git URL (https://..., ssh://... or git@host:path)")] = Field(
         alias="repoURL", description="Git repository Argo CD syncs from (Application spec.source.repoURL)."
     )
-    target_revision: Annotated[str, _matches(re.compile(r"^[A-Za-z0-9._/-]{1,255}$"), "a branch, tag or commit")] = (
+    target_revision: Annotated[str, matches(re.compile(r"^[A-Za-z0-9._/-]{1,255}$"), "a branch, tag or commit")] = (
         Field("main", description="Branch, tag or commit.")
     )
     argocd_namespace: KubeName = Field("openshift-gitops", description="Namespace Argo CD runs in.")
     project: KubeName = Field(description="Argo CD AppProject name.")
-    destination_server: Annotated[str, _matches(re.compile(r"^https://[A-Za-z0-9.:-]+$"), "an https URL")] = Field(
+    destination_server: Annotated[str, matches(re.compile(r"^https://[A-Za-z0-9.:-]+$"), "an https URL")] = Field(
         "https://kubernetes.default.svc", description="Cluster API server Argo CD deploys to."
     )
 
 
 class ReleaseGate(SpecModel):
-    primary_metric: Annotated[str, _matches(_METRIC, "a metrics.json key such as 'accuracy'")] = Field(
+    primary_metric: Annotated[str, matches(_METRIC, "a metrics.json key such as 'accuracy'")] = Field(
         "accuracy", description="Metric compared between a new release and the pinned one."
     )
     rule: Literal["higher-is-better", "lower-is-better"] = Field("higher-is-better")
@@ -314,7 +271,7 @@ class Security(SpecModel):
 
 
 class PipelineSchedule(SpecModel):
-    cron: Annotated[str, _matches(_CRON, "a cron schedule of five fields such as '0 3 * * 1'")] = Field(
+    cron: Annotated[str, matches(_CRON, "a cron schedule of five fields such as '0 3 * * 1'")] = Field(
         description="When the CronJob submits a run (Kubernetes CronJob `schedule`, the cluster's time zone)."
     )
     data: Annotated[str, Field(min_length=1), _plain_text(1024)] | None = Field(
@@ -329,10 +286,7 @@ class Pipelines(SpecModel):
         description="Environment whose namespace gets the pipeline server (DataSciencePipelinesApplication) and "
         "the compiled pipeline; its pin is what the pipeline's quality gate compares with."
     )
-    image: Annotated[
-        str,
-        _matches(_TAGGED_IMAGE, "an image reference with a tag and/or digest: registry/repo:tag[@sha256:<64 hex>]"),
-    ] = Field(
+    image: TaggedImage = Field(
         description="Image every pipeline step runs in: the project installed with its `pipelines` extra, built "
         "from pipelines/Containerfile (no package index needed at run time). Required: no public image exists; "
         "pin it by digest once pushed."
@@ -343,7 +297,7 @@ class Pipelines(SpecModel):
     data: Annotated[str, Field(min_length=1), _plain_text(1024)] = Field(
         "upstream", description="Default training data of a run (`--data` of `jukebox pipeline run`)."
     )
-    registry_url: Annotated[str, _matches(re.compile(r"^https?://[A-Za-z0-9.:/_-]+$"), "an http(s) URL")] | None = (
+    registry_url: Annotated[str, matches(re.compile(r"^https?://[A-Za-z0-9.:/_-]+$"), "an http(s) URL")] | None = (
         Field(
             None,
             description="Model Registry REST URL the pipeline registers in (default: `--registry-url` or "

@@ -122,6 +122,8 @@ def release(request: ReleaseRequest, out: Out = print) -> ReleaseOutcome:
     """Train if needed, publish, register, gate, pin and render; see the module docstring."""
     if (request.data is None) == (request.model_dir is None):
         raise InputError("give exactly one of --data SOURCE (train) or --model DIR (a trained model)")
+    if request.version is not None:
+        check_version(request.version)  # before training, before any service is started
     spec = load_for_env(request.spec_path, request.environment)
     outcome = ReleaseOutcome()
     trained_dir: Path | None = None
@@ -471,6 +473,8 @@ def promote(
     out: Out = print,
 ) -> Pin:
     """Pin `target` to the version `source` is pinned to (checked again against registry and S3)."""
+    if source == target:
+        raise InputError(f"--from and --to are both {source!r}: promote moves a version between two environments")
     load_for_env(spec_path, source)
     load_for_env(spec_path, target)
     pinned = read_pin(spec_path, source)

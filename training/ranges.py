@@ -8,8 +8,10 @@ durations in seconds).
 Format (ONNX metadata_props `feature_ranges`, and `<model dir>/feature_ranges.json`): a JSON object
 `{feature: {"min", "max", "low", "high"}}` over the training songs (one value per song): the observed
 minimum and maximum and the 0.1 % / 99.9 % quantiles. A value is *far outside* when it is below
-`low - span` or above `high + span` (span = high - low), or, for a feature whose `low` is positive,
-below `low / 10` (so a duration of 0.5 — MinMax-scaled — or 215 — seconds — is flagged).
+`low - span` or above `high + span` (span = high - low), or, for a feature whose `low` is at least 1
+(units well above the [0, 1] a MinMax scaler produces), below `low / 10` (so a duration of 0.5 —
+MinMax-scaled — or 215 — seconds — is flagged). Features that live in [0, 1] themselves (acousticness,
+instrumentalness...) get no ratio rule: real values reach far below their 0.1 % quantile.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ METADATA_KEY = "feature_ranges"
 RANGES_FILE = "feature_ranges.json"
 QUANTILES = (0.001, 0.999)
 SPAN_MARGIN = 1.0  # how many central spans beyond low/high count as "far"
-POSITIVE_RATIO = 10.0  # a positive feature below low / this is far outside
+POSITIVE_RATIO = 10.0  # a feature whose low is >= RATIO_FLOOR and is below low / this is far outside
+RATIO_FLOOR = 1.0
 
 Ranges = dict[str, dict[str, float]]
 
@@ -70,7 +73,7 @@ def allowed_interval(entry: Mapping[str, float]) -> tuple[float, float]:
     low, high = entry["low"], entry["high"]
     span = high - low
     lower, upper = low - SPAN_MARGIN * span, high + SPAN_MARGIN * span
-    if low > 0:
+    if low >= RATIO_FLOOR:
         lower = max(lower, low / POSITIVE_RATIO)
     return lower, upper
 

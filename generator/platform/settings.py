@@ -10,21 +10,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, Field
 
+from generator.fields import ImageRef, KubeName, PinnedImage, SpecModel, matches
 from generator.profiles import DEFAULT_PROFILE, PROFILES, Profile, profile_names
-from jukebox.inputs import shorten
-
-_IMAGE_NAME = (
-    r"^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9]+([._-][a-z0-9]+)*)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+"
-    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
-)
-# registry/repo[:tag][@sha256:digest]: a tag-only reference is allowed only where no digest could be
-# verified when the default was written (the model registry server, OVMS); see docs/provisioning.md.
-_IMAGE = re.compile(_IMAGE_NAME + r"(@sha256:[a-f0-9]{64})?$")
-# registry/repo[:tag]@sha256:digest: required for the MySQL images, like generator/spec.py's images.
-_PINNED_IMAGE = re.compile(_IMAGE_NAME + r"@sha256:[a-f0-9]{64}$")
 
 # MySQL 8.0 on RHEL (sclorg mysql-container; runs under the restricted SCC's random UID). No digest of
 # registry.redhat.io/rhel9/mysql-80 could be found to verify, so this is the RHEL 8 build of the same
@@ -43,32 +32,13 @@ DEFAULT_KIND_MYSQL_IMAGE = (
 # once this is overridden with a tag@sha256 reference (platform.kind.modelRegistryImage).
 DEFAULT_MODEL_REGISTRY_IMAGE = "ghcr.io/kubeflow/model-registry/server:v0.3.8"
 
-_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti)$")
 
 
-def _matches(pattern: re.Pattern[str], what: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if not pattern.fullmatch(value):
-            raise ValueError(f"must be {what} (got {shorten(value)})")
-        return value
-
-    return AfterValidator(check)
+Quantity = Annotated[str, matches(_QUANTITY, "a storage quantity such as '5Gi'")]
 
 
-ImageRef = Annotated[str, _matches(_IMAGE, "an image reference registry/repo[:tag][@sha256:<64 hex>]")]
-PinnedImageRef = Annotated[
-    str, _matches(_PINNED_IMAGE, "an image reference pinned by digest: registry/repo[:tag]@sha256:<64 hex>")
-]
-KubeName = Annotated[str, _matches(_NAME, "a Kubernetes name")]
-Quantity = Annotated[str, _matches(_QUANTITY, "a storage quantity such as '5Gi'")]
-
-
-class SettingsModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True, strict=True)
-
-
-class OperatorCatalog(SettingsModel):
+class OperatorCatalog(SpecModel):
     """Where OLM finds the OpenShift GitOps and OpenShift AI operators (their channels come from the profile)."""
 
     source: KubeName = Field("redhat-operators", description="CatalogSource of both operators.")
@@ -78,27 +48,27 @@ class OperatorCatalog(SettingsModel):
     )
 
 
-class RegistryDatabase(SettingsModel):
+class RegistryDatabase(SpecModel):
     """The MySQL database behind each ModelRegistry (run by the platform layer, one per registry)."""
 
-    openshift_image: PinnedImageRef = Field(
+    openshift_image: PinnedImage = Field(
         DEFAULT_OPENSHIFT_MYSQL_IMAGE,
         description="MySQL image on OpenShift, pinned by digest (sclorg mysql-80: runs under the restricted "
         "SCC's random UID, reads its credentials from environment variables only).",
     )
-    kind_image: PinnedImageRef = Field(
+    kind_image: PinnedImage = Field(
         DEFAULT_KIND_MYSQL_IMAGE,
         description="MySQL image on kind, pinned by digest (official image: credentials read from files via "
         "MYSQL_*_FILE, runs as uid 10001).",
     )
     storage_size: Quantity = Field("5Gi", description="PersistentVolumeClaim size.")
-    database: Annotated[str, _matches(re.compile(r"^[a-z][a-z0-9_]{0,63}$"), "a MySQL database name")] = Field(
+    database: Annotated[str, matches(re.compile(r"^[a-z][a-z0-9_]{0,63}$"), "a MySQL database name")] = Field(
         "model_registry", description="Database name."
     )
     user: KubeName = Field("mlmduser", description="Database user the registry connects as.")
 
 
-class KindSettings(SettingsModel):
+class KindSettings(SpecModel):
     """What kind runs besides the profile's pinned upstream releases."""
 
     model_registry_image: ImageRef = Field(
@@ -118,7 +88,7 @@ def _known_profile(name: str) -> str:
 ProfileName = Annotated[str, AfterValidator(_known_profile)]
 
 
-class PlatformSettings(SettingsModel):
+class PlatformSettings(SpecModel):
     """The platform release the manifests target, and the cluster layer `scripts/provision` installs."""
 
     profile: ProfileName = Field(

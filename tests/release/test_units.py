@@ -214,3 +214,20 @@ def test_metrics_json_is_read_strictly(tmp_path: Path, document: object, problem
     path.write_text('{"format_version": 1, "metrics": {"accuracy": 1e999}}')
     with pytest.raises(InputError, match=r"metrics\.accuracy is inf"):
         read_model_metrics(path)
+
+
+def test_options_are_checked_before_training_or_any_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bad --version, or a promotion onto itself, is exit 2 before local services would be started."""
+    import release.flow as flow
+    from tests.generator.helpers import base_spec, make_repo
+
+    def no_services(*args: object, **kwargs: object) -> None:
+        raise AssertionError("services were contacted")
+
+    monkeypatch.setattr(flow, "connect_or_start_local", no_services)
+    make_repo(tmp_path, {"jukebox": base_spec()})
+    spec = tmp_path / "specs" / "jukebox.yaml"
+    with pytest.raises(InputError, match="version"):
+        flow.release(flow.ReleaseRequest(spec, data="sample", version="ü"))
+    with pytest.raises(InputError, match="--from and --to are both 'dev'"):
+        flow.promote(spec, "dev", "dev")

@@ -93,3 +93,22 @@ def test_expected_random_ap_equals_the_mean_over_every_ranking(n: int, positives
         relevant = [rank for rank, item in enumerate(order, 1) if item < positives]
         values.append(np.mean([(i + 1) / rank for i, rank in enumerate(relevant)]))
     assert _expected_random_ap(n, positives) == pytest.approx(np.mean(values))
+
+
+def test_tiny_real_values_of_a_zero_to_one_feature_are_not_flagged() -> None:
+    """acousticness lives in [0, 1]: Spotify reports values below the training 0.1 % quantile (7.5e-6)."""
+    import numpy as np
+
+    from training.features import FEATURES
+    from training.ranges import out_of_range
+
+    ranges = {
+        "acousticness": {"min": 1e-5, "max": 0.99, "low": 5e-5, "high": 0.98},
+        "duration_ms": {"min": 60000.0, "max": 600000.0, "low": 90000.0, "high": 420000.0},
+    }
+    columns = {name: np.array([0.5, 0.5]) for name in FEATURES}
+    columns["acousticness"] = np.array([4e-6, 4e-6])
+    columns["duration_ms"] = np.array([215000.0, 0.3])  # a real duration, then a MinMax-scaled one
+    flags = out_of_range(columns, ranges)
+    assert flags[0] == []
+    assert len(flags[1]) == 1 and "duration_ms" in flags[1][0]
