@@ -52,17 +52,22 @@ def version_name(settings: PipelineSettings, ir: dict[str, Any]) -> str:
     return f"{settings.name}-{content_hash(ir)}"
 
 
+_PENDING_NAME = "jukebox-pending-version-name"  # replaced by the content-derived name once the IR is known
+
+
 def compile_for_kubernetes(settings: PipelineSettings) -> CompiledPipeline:
-    """kfp's `kubernetes_manifest_format` output (Pipeline + PipelineVersion), the version named by content."""
+    """kfp's `kubernetes_manifest_format` output (Pipeline + PipelineVersion), the version named by content.
+
+    One compile: the version's name is derived from the IR it embeds, so it is compiled under a placeholder
+    name that is then replaced (kfp puts the name in metadata.name and spec.displayName only: checked)."""
     from kfp import compiler
     from kfp.compiler.compiler_utils import KubernetesManifestOptions
 
-    name = version_name(settings, pipeline_spec(settings))
     options = KubernetesManifestOptions(
         pipeline_name=settings.name,
         pipeline_display_name=settings.name,
-        pipeline_version_name=name,
-        pipeline_version_display_name=name,
+        pipeline_version_name=_PENDING_NAME,
+        pipeline_version_display_name=_PENDING_NAME,
         include_pipeline_manifest=True,
     )
     with tempfile.TemporaryDirectory(prefix="jukebox-kfp-") as work:
@@ -72,4 +77,9 @@ def compile_for_kubernetes(settings: PipelineSettings) -> CompiledPipeline:
         )
         documents = list(yaml.safe_load_all(target.read_text(encoding="utf-8")))
     by_kind = {document["kind"]: document for document in documents}
-    return CompiledPipeline(by_kind["Pipeline"], by_kind["PipelineVersion"])
+    version = by_kind["PipelineVersion"]
+    name = version_name(settings, version["spec"]["pipelineSpec"])
+    version["metadata"]["name"] = version["spec"]["displayName"] = name
+    if _PENDING_NAME in json.dumps(documents):
+        raise RuntimeError(f"kfp wrote the version name in another place of {settings.name}'s manifests")
+    return CompiledPipeline(by_kind["Pipeline"], version)
