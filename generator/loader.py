@@ -38,7 +38,7 @@ def load_spec(path: Path) -> Spec:
         spec = Spec.model_validate(data)
     except ValidationError as error:
         problems += [_problem_from_pydantic(e) for e in error.errors()]
-    problems += cross_field_problems(data)
+    problems += cross_field_problems(data, spec)
     if spec is not None:
         problems += profile_problems(spec) + platform_namespace_problems(spec)
     if problems or spec is None:
@@ -98,10 +98,11 @@ def _model_in(annotation: Any) -> Any:
     return None
 
 
-def cross_field_problems(data: dict[str, Any]) -> list[Problem]:
+def cross_field_problems(data: dict[str, Any], spec: Spec | None = None) -> list[Problem]:
     """Rules spanning several sections, on each section the models could validate (so they are reported
-    together with field errors elsewhere; defaults come from the models, never restated here)."""
-    sections = _Sections(data)
+    together with field errors elsewhere; defaults come from the models, never restated here). `spec`:
+    the whole spec when it validated, whose sections are then taken as they are."""
+    sections = _Sections(data, spec)
     problems: list[Problem] = []
     for rule, needs in _CROSS_FIELD_RULES:
         parsed = [sections.get(name) for name in needs]
@@ -113,9 +114,9 @@ def cross_field_problems(data: dict[str, Any]) -> list[Problem]:
 class _Sections:
     """The spec's top-level sections, each validated on its own with the Spec's field type and default."""
 
-    def __init__(self, data: dict[str, Any]):
+    def __init__(self, data: dict[str, Any], spec: Spec | None = None):
         self._data = data
-        self._parsed: dict[str, Any] = {}
+        self._parsed: dict[str, Any] = {} if spec is None else {name: getattr(spec, name) for name in Spec.model_fields}
 
     def get(self, name: str) -> Any:
         if name not in self._parsed:

@@ -98,6 +98,8 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 
 def _refuse_aliases(text: str, source: str) -> None:
     """Anchors and aliases are refused before anything is built from them (events only: cheap, bounded)."""
+    if "&" not in text and "*" not in text:
+        return  # neither an anchor nor an alias can be written without one of these
     for event in yaml.parse(text, Loader=_LoaderBase):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             mark = event.start_mark
