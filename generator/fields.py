@@ -17,9 +17,7 @@ from jukebox.inputs import shorten
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # registry[:port]/path, then `:tag` and/or `@sha256:<64 hex>`.
-_IMAGE_NAME = (
-    r"[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9]+([._-][a-z0-9]+)*)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+"
-)
+_IMAGE_NAME = r"[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9]+([._-][a-z0-9]+)*)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+"
 _TAG = r":[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 _DIGEST = r"@sha256:[a-f0-9]{64}"
 # The digest is required so a deploy is reproducible.

@@ -3,12 +3,15 @@
 One machine-written file per spec and environment, next to the spec:
 `specs/<spec-stem>.pins/<env>.yaml`. `jukebox release|pin|promote` write them (atomically);
 `jukebox render` reads them. People never edit them by hand.
+
+Every pin carries `formatVersion` (1 today). A pin without it was written before the field existed and
+has the same shape as format 1; any other value was written by a newer jukebox and is refused, not guessed at.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
 from jukebox.fsutil import atomic_write_text
 
 PIN_HEADER = "# Written by `jukebox release|pin|promote`: do not edit by hand.\n"
+PIN_FORMAT_VERSION: Final = 1
 
 
 class _PinModel(BaseModel):
@@ -53,6 +57,7 @@ class PinnedArtifact(_PinModel):
 
 
 class Pin(_PinModel):
+    format_version: Literal[1] = Field(default=PIN_FORMAT_VERSION, description="Shape of this file.")
     model: str = Field(description="Registered model name.")
     environment: str
     version: str = Field(description="Model version string in the registry.")
@@ -77,6 +82,7 @@ def read_pin(spec_path: Path, environment: str, spec: Spec | None = None) -> Pin
     if not path.exists():
         return None
     data = load_yaml_file(path, "pin file")
+    _check_format_version(data, path)
     try:
         pin = Pin.model_validate(data)
     except ValidationError as error:
@@ -86,6 +92,23 @@ def read_pin(spec_path: Path, environment: str, spec: Spec | None = None) -> Pin
     if problems:
         raise SpecError(str(path), problems)
     return pin
+
+
+def _check_format_version(data: Any, path: Path) -> None:
+    if not isinstance(data, dict) or "formatVersion" not in data:
+        return  # older pins have no formatVersion; the model validation reports a non-mapping
+    version = data["formatVersion"]
+    if version != PIN_FORMAT_VERSION or isinstance(version, bool):
+        raise SpecError(
+            str(path),
+            [
+                Problem(
+                    "formatVersion",
+                    f"{version!r}; this jukebox reads pin format {PIN_FORMAT_VERSION} "
+                    "(a newer jukebox wrote this file: upgrade jukebox)",
+                )
+            ],
+        )
 
 
 def pin_problems(pin: Pin, environment: str, spec: Spec) -> list[Problem]:

@@ -128,11 +128,11 @@ class Storage(SpecModel):
     region: Annotated[str, matches(re.compile(r"^[a-z0-9-]{1,32}$"), "an S3 region such as 'us-east-1'")] = Field(
         "us-east-1", description="S3 region (`AWS_DEFAULT_REGION`)."
     )
-    endpoint: (
-        Annotated[str, matches(re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?/?$"), "an http(s) URL")] | None
-    ) = Field(
-        None,
-        description="S3 endpoint the cluster uses. Default: the in-cluster MinIO Service when `minio.enabled`.",
+    endpoint: Annotated[str, matches(re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?/?$"), "an http(s) URL")] | None = (
+        Field(
+            None,
+            description="S3 endpoint the cluster uses. Default: the in-cluster MinIO Service when `minio.enabled`.",
+        )
     )
 
 
@@ -297,12 +297,10 @@ class Pipelines(SpecModel):
     data: Annotated[str, Field(min_length=1), _plain_text(1024)] = Field(
         "upstream", description="Default training data of a run (`--data` of `jukebox pipeline run`)."
     )
-    registry_url: Annotated[str, matches(re.compile(r"^https?://[A-Za-z0-9.:/_-]+$"), "an http(s) URL")] | None = (
-        Field(
-            None,
-            description="Model Registry REST URL the pipeline registers in (default: `--registry-url` or "
-            "JUKEBOX_REGISTRY_URL of `jukebox pipeline run`); required with `schedule`.",
-        )
+    registry_url: Annotated[str, matches(re.compile(r"^https?://[A-Za-z0-9.:/_-]+$"), "an http(s) URL")] | None = Field(
+        None,
+        description="Model Registry REST URL the pipeline registers in (default: `--registry-url` or "
+        "JUKEBOX_REGISTRY_URL of `jukebox pipeline run`); required with `schedule`.",
     )
     schedule: PipelineSchedule | None = Field(
         None, description="A CronJob that submits a run on a schedule (off when absent)."

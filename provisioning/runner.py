@@ -99,4 +99,3 @@ class RecordingRunner:
             if tuple(argv[: len(prefix)]) == prefix and (best is None or len(prefix) > len(best)):
                 best = prefix
         return self.responses[best] if best is not None else self.default
-

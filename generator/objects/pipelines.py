@@ -246,4 +246,3 @@ def _cronjob(env: EnvironmentView, path: str) -> Manifest:
             ],
         },
     )
-

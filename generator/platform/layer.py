@@ -35,6 +35,7 @@ from generator.spec import Spec
 # validate`; the other custom resources are checked against the profile's own CRDs.
 CRDS_DIR = Path(__file__).resolve().parent / "crds"
 
+
 def _sorted_specs(specs: Iterable[Spec]) -> list[Spec]:
     return sorted(specs, key=lambda spec: spec.model.name)
 

@@ -275,8 +275,22 @@ def pinned_repo(tmp_path: Path) -> Path:
             lambda text: text.replace("storagePath: jukebox/0.0.3", "storagePath: ../other/0.0.3").encode(),
             "artifact.storagePath: '../other/0.0.3' is not a version under the spec's storage.prefix",
         ),
+        (
+            lambda text: text.replace("formatVersion: 1", "formatVersion: 2").encode(),
+            "formatVersion: 2; this jukebox reads pin format 1 (a newer jukebox wrote this file",
+        ),
+        (lambda text: text.replace("formatVersion: 1", "formatVersion: true").encode(), "formatVersion: True;"),
     ],
-    ids=["not utf-8", "duplicate key", "alias", "other model", "other environment", "path outside the prefix"],
+    ids=[
+        "not utf-8",
+        "duplicate key",
+        "alias",
+        "other model",
+        "other environment",
+        "path outside the prefix",
+        "newer format",
+        "boolean format",
+    ],
 )
 def test_a_pin_file_is_read_strictly_and_must_fit_its_spec(
     pinned_repo: Path, edit: Any, message: str, capsys: pytest.CaptureFixture[str]

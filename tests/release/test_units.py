@@ -128,6 +128,18 @@ def test_pins_written_before_the_manifest_digest_still_load(tmp_path: Path) -> N
         assert pin_to_yaml(pinned) == (FIXTURE_PINS / f"{env}.yaml").read_text()  # rewritten unchanged
 
 
+def test_pins_written_before_the_format_version_load_as_format_1(tmp_path: Path) -> None:
+    from generator.pin_file import PIN_FORMAT_VERSION, pin_to_yaml, read_pin
+
+    pins = tmp_path / "specs" / "jukebox.pins"
+    pins.mkdir(parents=True)
+    current = (FIXTURE_PINS / "dev.yaml").read_text()
+    (pins / "dev.yaml").write_text(current.replace("formatVersion: 1\n", ""))
+    pinned = read_pin(tmp_path / "specs" / "jukebox.yaml", "dev")
+    assert pinned is not None and pinned.format_version == PIN_FORMAT_VERSION == 1
+    assert pin_to_yaml(pinned) == current  # rewritten with the field
+
+
 def test_manifest_round_trip_and_legacy_format() -> None:
     new = VersionManifest.of([FileEntry("1/model.onnx", "a" * 64, 10), FileEntry("labels.json", "b" * 64, 3)])
     again = parse_manifest(new.to_bytes(), "release.json")
