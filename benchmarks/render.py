@@ -52,6 +52,7 @@ def measure_in_process(root: Path) -> dict[str, float]:
     """Runs in a fresh interpreter so its peak RSS is this size's own."""
     import generator.repo as repo
     from generator.layout import spec_layout
+    from generator.parallel import worker_count
     from generator.render import render_document
     from generator.repo import check_repo, discover_specs, load_sourced, render_repo
 
@@ -85,6 +86,7 @@ def measure_in_process(root: Path) -> dict[str, float]:
     assert check_repo(root, use_cache=True).clean
     check = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worker_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest render worker
     return {
         "full": full,
         "write": writing,
@@ -93,6 +95,8 @@ def measure_in_process(root: Path) -> dict[str, float]:
         "no_change": no_change,
         "check": check,
         "peak_mib": peak_mib,
+        "worker_mib": worker_mib,
+        "workers": worker_count(len(specs)),
     }
 
 
@@ -117,7 +121,8 @@ def main() -> None:
         return
     print(
         f"{'specs':>6} {'docs':>6} {'full s':>7} {'specs/s':>8} {'write s':>8} {'cpu s':>7} {'floor s':>8} "
-        f"{'cpu/floor':>9} {'full/floor':>10} {'no-change s':>12} {'check s':>8} {'peak MiB':>9}"
+        f"{'cpu/floor':>9} {'full/floor':>10} {'no-change s':>12} {'check s':>8} {'peak MiB':>9} {'workers':>7} "
+        f"{'worker MiB':>10}"
     )
     for count in args.sizes:
         r = run_size(count, args.pipelines)
@@ -125,11 +130,13 @@ def main() -> None:
         print(
             f"{count:>6} {r['documents']:>6} {r['full']:>7.2f} {count / r['full']:>8.1f} {r['write']:>8.2f} "
             f"{cpu:>7.2f} {r['floor']:>8.2f} {cpu / r['floor']:>9.2f} {r['full'] / r['floor']:>10.2f} "
-            f"{r['no_change']:>12.3f} {r['check']:>8.3f} {r['peak_mib']:>9.0f}"
+            f"{r['no_change']:>12.3f} {r['check']:>8.3f} {r['peak_mib']:>9.0f} {r['workers']:>7} "
+            f"{r['worker_mib']:>10.0f}"
         )
     print(
         "write s = creating the files of manifests/ (disk-bound); cpu s = load, render, parse back, check, "
-        "serialise, cache.\ntargets (2 cores): full render of 1000 specs <= 2x floor, linear; "
+        "serialise, cache (on `workers` processes: peak MiB is the main one, worker MiB the largest other)."
+        "\ntargets (2 cores): full render of 1000 specs <= 2x floor, linear; "
         "no-change render/check of 1000 specs < 1 s"
     )
 

@@ -7,6 +7,7 @@ import gc
 import os
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from generator.cache import RenderCache, tree_key
 from generator.layout import MANIFESTS_DIR
 from generator.loader import check_specs_together, load_spec
+from generator.parallel import render_specs
 from generator.pin_file import Pin
 from generator.render import (
     GENERATED_MARK,
@@ -21,7 +23,6 @@ from generator.render import (
     load_pins,
     render_bootstrap,
     render_platform_files,
-    render_spec_files,
 )
 from generator.spec import Spec
 from jukebox.errors import InputError, JukeboxError
@@ -29,6 +30,7 @@ from jukebox.fsutil import atomic_write_text, staging_directory, swap_directory
 
 SPECS_DIR = "specs"
 ROOT_KUSTOMIZATION = "kustomization.yaml"
+WRITER_THREADS = 4
 
 
 def repo_of_spec(spec_path: Path) -> Path:
@@ -119,10 +121,11 @@ def _display(path: Path, root: Path) -> str:
 def build_tree(specs: list[SourcedSpec], cache: RenderCache | None = None) -> Tree:
     tree = Tree()
     argocd_files: list[str] = []
+    fresh = iter(render_specs([sourced for sourced in specs if sourced.rendered is None]))
     for sourced in specs:
         rendered = sourced.rendered
         if rendered is None:
-            rendered = render_spec_files(sourced)
+            rendered = next(fresh)
             if cache and sourced.cache_key:
                 cache.store(sourced.cache_key, _cache_entry(sourced, *rendered))
         files, spec_argocd = rendered
@@ -186,15 +189,24 @@ def _short_diff(path: str, actual: str, expected: str, limit: int = 20) -> str:
 
 def _write_files(directory: Path, files: dict[str, str]) -> None:
     # Plain os calls and string paths: tens of thousands of small files, where pathlib and text-mode
-    # file objects cost more than the writing itself.
+    # file objects cost more than the writing itself. Creating files waits on the file system, not the
+    # CPU, so a few threads overlap those waits.
     base = str(directory)
-    made: set[str] = set()
-    for relative, text in files.items():
-        target = f"{base}/{relative}"
-        parent = target.rsplit("/", 1)[0]
-        if parent not in made:
-            os.makedirs(parent, exist_ok=True)
-            made.add(parent)
+    targets = [(f"{base}/{relative}", text) for relative, text in files.items()]
+    for parent in sorted({target.rsplit("/", 1)[0] for target, _ in targets}):
+        os.makedirs(parent, exist_ok=True)
+    threads = min(WRITER_THREADS, 1 + len(targets) // 1000)
+    if threads == 1:
+        _create_files(targets)
+        return
+    shares = [targets[index::threads] for index in range(threads)]
+    with ThreadPoolExecutor(threads) as pool:
+        for done in [pool.submit(_create_files, share) for share in shares]:
+            done.result()
+
+
+def _create_files(targets: list[tuple[str, str]]) -> None:
+    for target, text in targets:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             os.write(fd, text.encode("utf-8"))
