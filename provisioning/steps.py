@@ -13,7 +13,11 @@ import yaml
 from jukebox.errors import ServiceError
 from provisioning.cluster import Cluster
 from provisioning.objects import FIELD_MANAGER, identity, redacted
-from provisioning.upstream import UpstreamInstall
+from provisioning.upstream import APPLY_RETRY_PAUSE_SECONDS, UpstreamInstall
+
+# KServe's installer gives its CRDs 60 s to be Established (v0.20.0 manage.kserve-kustomize.sh, wait_for_crds).
+CRDS_ESTABLISHED_TIMEOUT_SECONDS = 60
+CRDS_ESTABLISHED_TIMEOUT = f"{CRDS_ESTABLISHED_TIMEOUT_SECONDS}s"
 
 
 @dataclass
@@ -167,22 +171,29 @@ class InstallUpstream(Step):
     def title(self) -> str:  # type: ignore[override]
         return f"install {self.install.name} {self.install.version} (upstream release manifest)"
 
-    def _argv(self, tool: str, force: bool) -> list[str]:
+    def _argv(self, tool: str, force: bool, url: str | None = None) -> list[str]:
         argv = [tool, "apply", "--server-side"]
         if force:
             argv.append("--force-conflicts")
         if self.install.namespace:
             argv += ["-n", self.install.namespace]
-        return [*argv, "-f", self.install.url]
+        return [*argv, "-f", url or self.install.url]
+
+    def _crds_established_argv(self, tool: str) -> list[str]:
+        return [tool, "wait", "--for=condition=Established", f"--timeout={CRDS_ESTABLISHED_TIMEOUT}", "-f"]
 
     def describe(self, tool: str) -> list[str]:
         probe = f"Deployment {self.install.probe_namespace}/{self.install.probe_deployment}"
         if self.install.marker:
             probe = f"{self.install.marker[0]} {self.install.marker[1]} exists and {probe}"
-        return [
-            f"# skipped when {probe} already runs {self.install.version}",
-            f"$ {' '.join(self._argv(tool, False))}",
-        ]
+        lines = [f"# skipped when {probe} already runs {self.install.version}"]
+        if self.install.crds_url:
+            lines += [
+                f"$ {' '.join(self._argv(tool, True, self.install.crds_url))}",
+                f"$ {' '.join(self._crds_established_argv(tool))} {self.install.crds_url}",
+            ]
+        retry = f"  # up to {self.install.attempts} tries" if self.install.attempts > 1 else ""
+        return [*lines, f"$ {' '.join(self._argv(tool, False))}{retry}"]
 
     def installed_version(self, ctx: Context) -> str | None:
         if self.install.marker and not ctx.cluster.get(*self.install.marker):
@@ -201,9 +212,29 @@ class InstallUpstream(Step):
         upgrade = installed is not None
         if upgrade:
             ctx.log(f"  upgrading {self.install.name} {installed} -> {self.install.version}")
-        argv = self._argv(ctx.cluster.tool, force=upgrade)
-        ctx.cluster.check(*argv[1:], what=f"install {self.install.name} {self.install.version}", timeout=600)
+        what = f"install {self.install.name} {self.install.version}"
+        if self.install.crds_url:
+            self._install_crds(ctx, what)
+        self._apply_with_retries(ctx, self._argv(ctx.cluster.tool, force=upgrade)[1:], what)
         ctx.log(f"  applied: {self.install.url}")
+
+    def _install_crds(self, ctx: Context, what: str) -> None:
+        url = self.install.crds_url or ""
+        ctx.cluster.check(*self._argv(ctx.cluster.tool, True, url)[1:], what=f"{what}: CRDs", timeout=600)
+        wait = [*self._crds_established_argv(ctx.cluster.tool)[1:], url]
+        ctx.cluster.check(*wait, what=f"{what}: CRDs Established", timeout=CRDS_ESTABLISHED_TIMEOUT_SECONDS + 60)
+        ctx.log(f"  CRDs established: {url}")
+
+    def _apply_with_retries(self, ctx: Context, args: list[str], what: str) -> None:
+        for attempt in range(1, self.install.attempts + 1):
+            try:
+                ctx.cluster.check(*args, what=what, timeout=600)
+                return
+            except ServiceError as error:
+                if attempt == self.install.attempts:
+                    raise
+                ctx.log(f"  retrying in {APPLY_RETRY_PAUSE_SECONDS:.0f}s ({attempt}/{self.install.attempts}): {error}")
+                ctx.cluster.sleep(APPLY_RETRY_PAUSE_SECONDS)
 
 
 def _condition(obj: dict[str, Any] | None, kind: str) -> dict[str, Any] | None:

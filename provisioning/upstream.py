@@ -20,6 +20,16 @@ class UpstreamInstall:
     wait_deployments: tuple[str, ...]
     marker: tuple[str, str] | None = None  # (resource, cluster-scoped name) that must exist as well
     wait_statefulsets: tuple[str, ...] = ()
+    # CRDs applied and waited for (Established) before `url`, whose custom resources need them.
+    crds_url: str | None = None
+    # Applies of `url` before giving up, a pause apart: its webhooks may not answer yet right after install.
+    attempts: int = 1
+
+
+# KServe's own installer retries these applies 3 times, 5 s apart
+# (kserve v0.20.0 hack/setup/quick-install/kserve-standard-mode-full-install-with-manifests.sh, retry_command 3 5).
+KSERVE_APPLY_ATTEMPTS = 3
+APPLY_RETRY_PAUSE_SECONDS = 5.0
 
 
 def cert_manager(stack: KindStack) -> UpstreamInstall:
@@ -36,15 +46,24 @@ def cert_manager(stack: KindStack) -> UpstreamInstall:
 
 
 def kserve(stack: KindStack) -> UpstreamInstall:
+    # kserve.yaml (config/overlays/all) holds the ClusterStorageContainer `default` next to its CRD, so one
+    # pass fails on a fresh cluster. KServe's installer applies the CRDs first and waits for them to be
+    # Established, then waits for every *controller-manager Deployment (v0.20.0
+    # hack/setup/infra/manage.kserve-kustomize.sh; kserve-crds.yaml is config/crd/full,
+    # hack/release/generate-install.sh). The marker keeps a half-done install from being taken as done.
     v = stack.kserve_version
+    release = f"https://github.com/kserve/kserve/releases/download/{v}"
     return UpstreamInstall(
         "KServe",
         v,
-        f"https://github.com/kserve/kserve/releases/download/{v}/kserve.yaml",
+        f"{release}/kserve.yaml",
         None,
         "kserve",
         "kserve-controller-manager",
-        ("kserve-controller-manager",),
+        ("kserve-controller-manager", "llmisvc-controller-manager", "kserve-localmodel-controller-manager"),
+        marker=("clusterstoragecontainer.v1alpha1.serving.kserve.io", "default"),
+        crds_url=f"{release}/kserve-crds.yaml",
+        attempts=KSERVE_APPLY_ATTEMPTS,
     )
 
 
@@ -60,6 +79,8 @@ def kserve_cluster_resources(stack: KindStack) -> UpstreamInstall:
         "kserve-controller-manager",
         (),
         marker=("clusterservingruntime.v1alpha1.serving.kserve.io", "kserve-sklearnserver"),
+        # LLMInferenceServiceConfig objects go through llmisvc's webhook, which may not answer at first.
+        attempts=KSERVE_APPLY_ATTEMPTS,
     )
 
 
