@@ -7,6 +7,7 @@ its webhooks may also not answer right after install. A fake kubectl reproduces 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -18,8 +19,9 @@ from provisioning.cluster import Cluster
 from provisioning.runner import CommandResult
 from provisioning.steps import Context, InstallUpstream
 
-STACK = PROFILES["upstream"].kind_stack
-assert STACK is not None
+_STACK = PROFILES["upstream"].kind_stack
+assert _STACK is not None
+STACK = _STACK
 KSERVE = upstream.kserve(STACK)
 CRDS_URL = KSERVE.crds_url
 NO_CRD = 'error: resource mapping not found for name: "default": no matches for kind "ClusterStorageContainer"'
@@ -34,7 +36,7 @@ class FreshCluster:
         self.objects: dict[tuple[str, str], dict[str, Any]] = {}
         self.calls: list[list[str]] = []
 
-    def run(self, argv: list[str], stdin: str | None = None, timeout: float = 300) -> CommandResult:
+    def run(self, argv: Sequence[str], stdin: str | None = None, timeout: float = 300) -> CommandResult:
         self.calls.append(list(argv))
         verb, url = argv[1], argv[-1]
         if verb == "get":
@@ -60,7 +62,7 @@ class FreshCluster:
         return [f"{call[1]} {call[-1].rsplit('/', 1)[-1]}" for call in self.calls if call[1] in ("apply", "wait")]
 
 
-def _run(fake: FreshCluster) -> list[str]:
+def _run(fake: FreshCluster) -> list[float]:
     logs: list[str] = []
     naps: list[float] = []
     cluster = Cluster(fake, "kubectl", sleep=naps.append, log=logs.append)
