@@ -19,6 +19,7 @@ from generator.pin_file import Pin
 from generator.spec import Spec
 
 MANIFESTS_DIR = "manifests"  # the generated tree, at the repository root
+ROOT_KUSTOMIZATION = "kustomization.yaml"  # the bootstrap entry point, at the repository root
 ARGOCD_DIR = "argocd"
 
 
@@ -142,4 +143,4 @@ def argocd_kustomization(argocd_files: list[str]) -> Manifest:
 
 def root_kustomization() -> Manifest:
     """The repo's bootstrap entry point: `kubectl apply -k .` creates the AppProjects and Applications."""
-    return kustomization("kustomization.yaml", [f"{MANIFESTS_DIR}/{ARGOCD_DIR}"])
+    return kustomization(ROOT_KUSTOMIZATION, [f"{MANIFESTS_DIR}/{ARGOCD_DIR}"])

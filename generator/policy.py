@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator.layout import MANIFESTS_DIR
 from generator.validate import kustomize_directories
 from jukebox.errors import ServiceError
 
@@ -137,7 +138,7 @@ def run_secret_scan(files: list[Path], report: PolicyReport) -> None:
 
 def policy_scan(root: Path) -> PolicyReport:
     report = PolicyReport()
-    manifests = root / "manifests"
+    manifests = root / MANIFESTS_DIR
     run_checkov(manifests, report)
     generated = [p for p in manifests.rglob("*") if p.is_file()]
     run_secret_scan([*tracked_files(root), *generated], report)

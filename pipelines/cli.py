@@ -28,7 +28,9 @@ def _run_parser(verbs: argparse._SubParsersAction) -> None:
         description="Submits a run through kfp.Client: the PipelineVersion `jukebox render` compiled from the spec "
         "(committed and synced by Argo CD), with the environment's current pin for the quality gate. --local runs "
         "the same pipeline in-process (kfp SubprocessRunner, no containers) against S3 and the registry "
-        "(the embedded local services when nothing is configured). Exit 3 when the quality gate refuses.",
+        "(the embedded local services when nothing is configured); the connection options other than --registry-url "
+        "are for --local runs only (a cluster run's pods read the connection Secret). "
+        "Exit 3 when the quality gate refuses.",
     )
     parser.add_argument("--spec", type=Path, required=True, help="model spec (specs/<name>.yaml)")
     parser.add_argument("--env", help="environment (default: the spec's pipelines.environment; dev with --local)")
@@ -70,9 +72,31 @@ def _pin_parser(verbs: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_pin)
 
 
+# Options that mean something for one kind of run only: dest -> the flag, to name it when it is refused.
+CLUSTER_ONLY = {
+    "wait": "--wait",
+    "endpoint": "--endpoint",
+    "token_file": "--token-file",
+    "server_ca_file": "--server-ca-file",
+    "server_insecure": "--server-insecure",
+}
+S3_OPTIONS = {"s3_endpoint": "--s3-endpoint", "s3_bucket": "--s3-bucket", "s3_region": "--s3-region"}
+REGISTRY_CLIENT_OPTIONS = {
+    "registry_token_file": "--registry-token-file",
+    "ca_file": "--ca-file",
+    "insecure": "--insecure",
+}
+
+
+def given(args: argparse.Namespace, options: dict[str, str]) -> str:
+    """The flags of `options` given on the command line, comma-separated ('' when none)."""
+    return ", ".join(flag for dest, flag in options.items() if getattr(args, dest, None))
+
+
 def run_pipeline(args: argparse.Namespace) -> int:
     if args.local:
         return _run_local(args)
+    _refuse_local_only_options(args)
     from pipelines.submit import ServerOptions, pipeline_server, prepare, submit
 
     submission = prepare(args.spec, args.env, args.data, args.version, args.registry_url)
@@ -88,18 +112,34 @@ def _run_local(args: argparse.Namespace) -> int:
         raise InputError(
             "--dry-run: a --local run changes no cluster; `jukebox release --dry-run` shows what it would write"
         )
-    if args.wait or args.endpoint or args.token_file:
-        raise InputError("--wait, --endpoint and --token-file are for cluster runs, not --local")
+    if flags := given(args, CLUSTER_ONLY):
+        raise InputError(f"{flags}: for cluster runs (the pipeline server), not --local")
     run = run_local(args.spec, args.env or "dev", args.data, args.version, connection_from_args(args))
     print(f"pipeline run {run.run_id} registered {run.model} {run.version} (sha256 {run.sha256}) in {run.registry}")
     print(f"pin it: jukebox pipeline pin --spec {args.spec} --env {args.env or 'dev'} --run {run.run_id}")
     return 0
 
 
+def _refuse_local_only_options(args: argparse.Namespace) -> None:
+    """A cluster run's steps connect from their pods; options for this machine's connections would be ignored."""
+    if flags := given(args, S3_OPTIONS):
+        raise InputError(
+            f"{flags}: a cluster run reads S3 from the DSPA's connection Secret aws-connection-<storage.connection> "
+            "in its namespace, not from options; they apply to --local runs"
+        )
+    if flags := given(args, REGISTRY_CLIENT_OPTIONS):
+        raise InputError(
+            f"{flags}: a cluster run reaches the registry from its pods (with their service-account token); "
+            "only --registry-url is passed to it. Options for the pipeline server are --token-file, "
+            "--server-ca-file and --server-insecure"
+        )
+
+
 def run_pin(args: argparse.Namespace) -> int:
     from pipelines.lineage import version_of_run
     from release.connections import connect_or_start_local
-    from release.flow import PinRequest, load_for_env, pin
+    from release.environments import load_for_env
+    from release.flow import PinRequest, pin
 
     connection = connection_from_args(args)
     spec = load_for_env(args.spec, args.env)

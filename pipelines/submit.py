@@ -26,11 +26,12 @@ from jukebox.errors import CheckFailed, InputError, JukeboxError, ServiceError
 from pipelines.compiled import compile_for_kubernetes
 from pipelines.definition import require_kfp, settings_for
 from pipelines.steps import pin_to_json
-from release.flow import Out, load_for_env
+from release.environments import load_for_env
 from release.registry import read_token_file
 
 TERMINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELED", "SKIPPED")
 POLL_SECONDS = 10.0
+Out = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from generator.spec import Spec
 from jukebox.errors import CheckFailed, InputError, QualityGateRefused
 from release.admission import admit
 from release.connections import NO_OPTIONS, Connection, Services, connect_or_start_local
+from release.environments import load_for_env
 from release.gate import quality_gate
 from release.manifest import MANIFEST_FILE, DirectoryDiffers
 from release.model_dir import ModelFiles, scan_model_dir
@@ -111,13 +112,6 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
         timings[stage] = time.perf_counter() - start
 
 
-def load_for_env(spec_path: Path, environment: str) -> Spec:
-    spec = load_spec(spec_path)
-    if environment not in spec.environments:
-        raise InputError(f"unknown environment {environment!r}; {spec_path} defines: {', '.join(spec.environments)}")
-    return spec
-
-
 def release(request: ReleaseRequest, out: Out = print) -> ReleaseOutcome:
     """Train if needed, publish, register, gate, pin and render; see the module docstring."""
     if (request.data is None) == (request.model_dir is None):
@@ -126,29 +120,41 @@ def release(request: ReleaseRequest, out: Out = print) -> ReleaseOutcome:
         check_version(request.version)  # before training, before any service is started
     spec = load_for_env(request.spec_path, request.environment)
     outcome = ReleaseOutcome()
-    trained_dir: Path | None = None
-    try:
-        with _timed(outcome.timings, "train"):
-            model_dir, trained_dir = _model_dir(spec, request, out)
+    with _model_dir(spec, request, outcome.timings, out) as model_dir:
         _release_model(spec, request, model_dir, outcome, out)
-    except BaseException:
-        if trained_dir is not None:
-            out(f"the trained model is kept in {trained_dir}; rerun with --model {trained_dir} to skip training")
-            trained_dir = None
-        raise
-    finally:
-        if trained_dir is not None:
-            shutil.rmtree(trained_dir, ignore_errors=True)
     return outcome
 
 
-def _model_dir(spec: Spec, request: ReleaseRequest, out: Out) -> tuple[Path, Path | None]:
+@contextmanager
+def _model_dir(spec: Spec, request: ReleaseRequest, timings: dict[str, float], out: Out) -> Iterator[Path]:
+    """--model as given, or a model trained into a temp dir (the "train" timing).
+
+    The temp dir is removed on every exit (an interrupt during training included), except when a step after
+    training fails: then the trained model is kept, and named, for a rerun with --model."""
     if request.model_dir is not None:
-        return request.model_dir, None
-    assert request.data is not None
+        timings["train"] = 0.0
+        yield request.model_dir
+        return
     work = Path(tempfile.mkdtemp(prefix=f"jukebox-{spec.model.name}-"))
+    keep = False
+    try:
+        with _timed(timings, "train"):
+            model_dir = _train(spec, request, work, out)
+        try:
+            yield model_dir
+        except BaseException:
+            out(f"the trained model is kept in {model_dir}; rerun with --model {model_dir} to skip training")
+            keep = True
+            raise
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _train(spec: Spec, request: ReleaseRequest, work: Path, out: Out) -> Path:
+    assert request.data is not None
     out(f"training on {request.data} ...")
-    return train_model(spec, request.data, work / "model", request.progress), work
+    return train_model(spec, request.data, work / "model", request.progress)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from generator.spec import Storage
 from jukebox.errors import CheckFailed, InputError, ServiceError
 from release.manifest import (
     MANIFEST_FILE,
@@ -66,8 +67,8 @@ class S3Settings:
         endpoint: str | None = None,
         bucket: str | None = None,
         region: str | None = None,
-        default_bucket: str = "models",
-        default_region: str = "us-east-1",
+        default_bucket: str = Storage.model_fields["bucket"].default,
+        default_region: str = Storage.model_fields["region"].default,
     ) -> S3Settings | None:
         """Options first, then AWS_S3_ENDPOINT & co; None when no endpoint is configured at all."""
         endpoint = endpoint or env.get("AWS_S3_ENDPOINT")

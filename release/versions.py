@@ -11,13 +11,13 @@ from jukebox.errors import InputError
 
 FIRST_VERSION = "0.0.1"
 # A version is one S3 key segment and a registry name: keep it short and path-safe.
-_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,62}$")
-_SEMVER = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
+_VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z._+-]{0,62}")
+_SEMVER = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
 
 def check_version(version: str) -> str:
     """Return `version` if it can be a key segment and a registry version name, else raise InputError."""
-    if not _VERSION.match(version) or ".." in version:
+    if not _VERSION.fullmatch(version) or ".." in version:
         raise InputError(
             f"invalid version {version!r}: use 1-63 letters, digits, '.', '_', '+' or '-' "
             "starting with a letter or digit (e.g. 0.0.1)"
@@ -27,7 +27,7 @@ def check_version(version: str) -> str:
 
 def semver_key(version: str) -> tuple[int, int, int] | None:
     """(major, minor, patch) for `X.Y.Z` (or `vX.Y.Z`), None for other version strings."""
-    match = _SEMVER.match(version)
+    match = _SEMVER.fullmatch(version)
     return (int(match[1]), int(match[2]), int(match[3])) if match else None
 
 

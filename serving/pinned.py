@@ -30,12 +30,12 @@ from generator.repo import repo_of_spec
 from generator.spec import Spec
 from jukebox.errors import CheckFailed, InputError
 from release.connections import Connection, s3_settings_or_local
-from release.flow import load_for_env
+from release.environments import load_for_env
 from release.manifest import MODEL_FILE
 from release.model_dir import file_sha256
 from release.s3 import S3Store, bucket_of_uri
 
-CACHE_DIR = Path(".jukebox") / "cache" / "models"
+PINNED_MODEL_CACHE_DIR = Path(".jukebox") / "cache" / "models"  # verified downloads of pinned versions, in the repo
 VERIFIED_FILE = ".verified.json"
 _CHUNK = 1 << 20
 Out = Callable[[str], None]
@@ -86,7 +86,7 @@ def fetch_pinned(
     spec, pin = read_environment_pin(spec_path, environment)
     name = spec.model.name
     pin_file = pin_path(spec_path, environment)
-    cache_root = cache_root if cache_root is not None else repo_of_spec(spec_path) / CACHE_DIR
+    cache_root = cache_root if cache_root is not None else repo_of_spec(spec_path) / PINNED_MODEL_CACHE_DIR
     target = cache_root / pin.artifact.sha256
     bucket = bucket_of_uri(pin.artifact.uri)
     storage_path = pin.artifact.storage_path.strip("/")

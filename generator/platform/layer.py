@@ -29,7 +29,7 @@ from generator.objects.kustomize import kustomization
 from generator.platform import health, names, objects
 from generator.platform.objects import operators
 from generator.platform.settings import PlatformSettings
-from generator.spec import Spec
+from generator.spec import Registry, Spec
 
 # Hand-written CRD subsets (OLM Subscription, OperatorGroup; OpenShift GitOps ArgoCD) for `jukebox
 # validate`; the other custom resources are checked against the profile's own CRDs.
@@ -83,7 +83,7 @@ def openshift_manifests(specs: list[Spec], settings: PlatformSettings) -> list[M
             objects.operator_group(operator, f"{base}/operatorgroup-{operator.package}.yaml"),
             objects.subscription(operator, f"{base}/subscription-{operator.package}.yaml"),
         ]
-    registries_namespace = specs[0].registry.namespace if specs else "rhoai-model-registries"
+    registries_namespace = specs[0].registry.namespace if specs else Registry.model_fields["namespace"].default
     openshift_ai = [
         manifest
         for manifest in (

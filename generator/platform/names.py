@@ -49,8 +49,3 @@ def openshift_gitops_controller_account(argocd_namespace: str) -> str:
 
 def gitops_deployer_role(argocd_namespace: str) -> str:
     return f"jukebox-gitops-deployer-{argocd_namespace}"
-
-
-def registry_rest_service(spec: Spec) -> str:
-    """The in-cluster REST Service of the registry: the operator's on OpenShift, ours on kind (same name)."""
-    return spec.registry.name

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from jukebox.errors import InputError
+from release.local.services import default_buckets
 
 
 def register(subparsers: Any) -> None:
@@ -25,7 +26,7 @@ def register(subparsers: Any) -> None:
         action="append",
         dest="buckets",
         metavar="NAME",
-        help="another bucket to create besides models (repeatable)",
+        help=f"another bucket to create besides {', '.join(default_buckets())} (repeatable)",
     )
     up.add_argument("--show-credentials", action="store_true", help="also print the generated secrets")
     up.set_defaults(func=handle_up)
@@ -39,7 +40,7 @@ def register(subparsers: Any) -> None:
 
 
 def _bucket_names(names: list[str] | None) -> list[str]:
-    buckets = list(dict.fromkeys(["models", *(names or [])]))
+    buckets = list(dict.fromkeys([*default_buckets(), *(names or [])]))
     for name in buckets:
         if not (3 <= len(name) <= 63) or not all(c.islower() or c.isdigit() or c in ".-" for c in name):
             raise InputError(f"invalid bucket name {name!r}: 3-63 characters, lower-case letters, digits, . and -")

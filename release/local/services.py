@@ -250,8 +250,17 @@ def _cleanup(service: _Service) -> None:
 # ---------------------------------------------------------------- public API
 
 
-def ensure_local_services(state_dir: Path | None = None, buckets: Sequence[str] = ("models",)) -> LocalServices:
-    """Start the local S3 and Model Registry servers if they are not running; create `buckets`."""
+def default_buckets() -> tuple[str, ...]:
+    """The bucket a spec uses unless it names one (the default of `storage.bucket`)."""
+    from generator.spec import Storage  # here, not at the top: the registry server process does not need it
+
+    return (Storage.model_fields["bucket"].default,)
+
+
+def ensure_local_services(state_dir: Path | None = None, buckets: Sequence[str] | None = None) -> LocalServices:
+    """Start the local S3 and Model Registry servers if they are not running; create `buckets`
+    (default: `default_buckets()`)."""
+    buckets = default_buckets() if buckets is None else buckets
     path = prepare_state_dir(resolve_state_dir(state_dir))
     s3_service, registry_service = _services(path)
     with state_lock(path):

@@ -90,6 +90,45 @@ def test_cli_bad_input_exits_2_without_traceback(spec_path: Path, capsys: pytest
     assert main(["pipeline", "run", "--spec", str(spec_path), "--local", "--dry-run"]) == 2
 
 
+@pytest.mark.parametrize("option", [["--server-ca-file", "ca.pem"], ["--server-insecure"], ["--wait"]])
+def test_local_runs_refuse_pipeline_server_options(
+    spec_path: Path, option: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A --local run has no pipeline server: its options are refused (exit 2, named), not ignored."""
+    import pipelines.local
+
+    def no_services(*args: object, **kwargs: object) -> None:
+        raise AssertionError("services were contacted")
+
+    monkeypatch.setattr(pipelines.local, "connect_or_start_local", no_services)
+    monkeypatch.setenv("JUKEBOX_STATE_DIR", str(spec_path.parent.parent / "local-state"))
+    code = main(["pipeline", "run", "--spec", str(spec_path), "--local", *option])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(f"error: {option[0]}: for cluster runs") and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        (["--s3-endpoint", "http://s3.x"], "connection Secret"),
+        (["--s3-bucket", "b"], "connection Secret"),
+        (["--s3-region", "eu-west-1"], "connection Secret"),
+        (["--registry-token-file", "t"], "from its pods"),
+        (["--ca-file", "ca.pem"], "from its pods"),
+        (["--insecure"], "from its pods"),
+    ],
+)
+def test_cluster_runs_refuse_this_machines_connection_options(
+    spec_path: Path, option: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The pipeline's pods connect to S3 and the registry themselves: these options would be silently ignored."""
+    argv = ["pipeline", "run", "--spec", str(spec_path), "--registry-url", "https://r.x", "--dry-run", *option]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(f"error: {option[0]}: a cluster run") and says in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
 def test_in_a_pod_the_connection_comes_from_the_secret_and_the_pod_token(tmp_path: Path) -> None:
     from generator.loader import load_spec
 

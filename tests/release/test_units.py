@@ -22,7 +22,7 @@ from release.manifest import (
     parse_manifest,
     reconcile,
 )
-from release.versions import check_version, next_patch
+from release.versions import check_version, next_patch, semver_key
 from training.model_files import read_model_metrics
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,6 +46,20 @@ def test_next_patch() -> None:
 def test_bad_versions_are_refused(bad: str) -> None:
     with pytest.raises(InputError):
         check_version(bad)
+
+
+@pytest.mark.parametrize("bad", ["0.0.1\n", "0.0.1\r\n", "0.0.1\n\n"])
+def test_version_with_trailing_newline_is_refused(bad: str) -> None:
+    """A trailing newline must not slip through `$` into an S3 key or a registry version name."""
+    with pytest.raises(InputError, match="invalid version"):
+        check_version(bad)
+
+
+def test_semver_key_needs_the_whole_string() -> None:
+    assert semver_key("1.2.3") == (1, 2, 3)
+    assert semver_key("v1.2.3") == (1, 2, 3)
+    assert semver_key("1.2.3\n") is None
+    assert next_patch(["1.2.3\n", "0.0.4"]) == "0.0.5"
 
 
 def _pin(accuracy: float) -> Pin:

@@ -29,7 +29,7 @@ from release.connections import Connection
 from release.flow import ReleaseRequest, release
 from release.local import LocalServices
 from release.s3 import S3Settings, make_client, object_key
-from serving.pinned import CACHE_DIR, VERIFIED_FILE, fetch_pinned
+from serving.pinned import PINNED_MODEL_CACHE_DIR, VERIFIED_FILE, fetch_pinned
 from tests.release.models import write_metrics
 from tests.release_local.fixtures import local_services, local_state_dir  # noqa: F401
 
@@ -118,7 +118,7 @@ def _aws_env(services: LocalServices) -> dict[str, str]:
 
 
 def _cache(spec_path: Path, pin: Pin) -> Path:
-    return spec_path.parent.parent / CACHE_DIR / pin.artifact.sha256
+    return spec_path.parent.parent / PINNED_MODEL_CACHE_DIR / pin.artifact.sha256
 
 
 def _serve_command(spec_path: Path, env: str = "dev") -> list[str]:
@@ -209,7 +209,7 @@ def test_a_tampered_object_in_s3_is_refused_and_nothing_is_served(
     assert "sha256 mismatch" in done.stderr and "refusing to serve it" in done.stderr
     assert hashlib.sha256(other).hexdigest() in done.stderr and pin.artifact.sha256 in done.stderr
     assert f"s3://models/{key}" in done.stderr and "serving" not in done.stdout
-    cache_root = spec_path.parent.parent / CACHE_DIR
+    cache_root = spec_path.parent.parent / PINNED_MODEL_CACHE_DIR
     assert list(cache_root.iterdir()) == []  # the download was discarded: nothing cached
 
 
