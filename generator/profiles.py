@@ -11,6 +11,7 @@ Sources used below (short names):
 - [omc X]     red-hat-data-services/odh-model-controller, branch rhoai-X, config/runtimes/ovms-kserve-template.yaml.
 - [gitops V]  redhat-developer/gitops-operator, branch vV: go.mod pins the Argo CD it ships.
 - [kserve V]  kserve/kserve, tag vV.
+- [dspo X]    red-hat-data-services/data-science-pipelines-operator, branch rhoai-X.
 - [argocd V]  argoproj/argo-cd, tag vV.
 """
 
@@ -43,6 +44,16 @@ class OvmsRuntime:
 
 
 @dataclass(frozen=True)
+class PipelinesOperator:
+    """Where the Data Science Pipelines operator runs: its controller pod checks a DSPA's object storage itself
+    (an S3 StatObject from that pod) before it deploys the pipeline server, so MinIO must admit it."""
+
+    namespace: str  # the platform's applications namespace (the DSCI default)
+    pod_labels: Mapping[str, str]  # the controller-manager pod's labels
+    source: str
+
+
+@dataclass(frozen=True)
 class KindStack:
     """The upstream pieces installed on a kind cluster, all at pinned releases."""
 
@@ -67,6 +78,7 @@ class Profile:
     dsc_components: tuple[str, ...]  # every component the release's DSC knows (Removed unless we need it)
     dsc_kserve_fields: Mapping[str, object]  # kserve fields beyond managementState
     pipelines_component: str | None
+    pipelines_operator: PipelinesOperator | None  # None: no Data Science Pipelines operator (no `pipelines`)
     dsci_api_version: str | None
     dsci_has_service_mesh: bool
     # ModelRegistry CR: which proxy block exists, and whether gRPC is still required.
@@ -177,6 +189,24 @@ _OVMS_UPSTREAM = OvmsRuntime(
 )
 
 
+# --- Data Science Pipelines operator ----------------------------------------------------------------
+# [dspo X] controllers/dspipeline_controller.go calls isObjectStorageAccessible (controllers/storage.go:
+# ConnectAndQueryObjStore, a minio-go StatObject on the DSPA's bucket) from the operator's own pod and deploys
+# the API server only once it succeeds (2.22 @1838c78d, 3.3 @9aa38902, 3.5 @06effd47). Its pod:
+# [rhods X] prefetched-manifests/datasciencepipelines/manager/manager.yaml labels the pod
+# `app.kubernetes.io/name: data-science-pipelines-operator` (the selector the operator's own MariaDB
+# NetworkPolicy uses for itself: [dspo X] config/internal/mariadb/default/networkpolicy.yaml.tmpl), and
+# overlays/rhoai/kustomization.yaml puts it in `redhat-ods-applications`, the DSCI's applicationsNamespace
+# default ([rhods X] api/dscinitialization/*/dscinitialization_types*.go `+kubebuilder:default`; 3.x
+# pkg/cluster/cluster_config.go GetApplicationNamespace for self-managed RHOAI).
+_DSPO_OPENSHIFT_AI = PipelinesOperator(
+    namespace="redhat-ods-applications",
+    pod_labels={"app.kubernetes.io/name": "data-science-pipelines-operator"},
+    source="data-science-pipelines-operator rhoai-X controllers/storage.go; rhods-operator rhoai-X "
+    "prefetched-manifests/datasciencepipelines/manager/manager.yaml, overlays/rhoai",
+)
+
+
 def _openshift_ai(
     name: str,
     summary: str,
@@ -202,6 +232,7 @@ def _openshift_ai(
         dsc_components=dsc_components,
         dsc_kserve_fields=dsc_kserve_fields,
         pipelines_component="aipipelines" if v2 else "datasciencepipelines",
+        pipelines_operator=_DSPO_OPENSHIFT_AI,  # same namespace and labels in 2.22, 3.3 and 3.5
         dsci_api_version=f"dscinitialization.opendatahub.io/{dsc_version}",
         dsci_has_service_mesh=not v2,
         # ModelRegistry v1beta1 ([rhods X] modelregistry CRD): 2.22 has only oauthProxy and requires grpc;
@@ -275,6 +306,7 @@ PROFILES: dict[str, Profile] = {
         dsc_components=(),
         dsc_kserve_fields={},
         pipelines_component=None,
+        pipelines_operator=None,
         dsci_api_version=None,
         dsci_has_service_mesh=False,
         registry_proxy=None,
@@ -304,7 +336,3 @@ PROFILES: dict[str, Profile] = {
 
 def profile_names() -> list[str]:
     return sorted(PROFILES)
-
-
-def get_profile(name: str) -> Profile:
-    return PROFILES[name]

@@ -71,6 +71,18 @@ def environment_policies(env: EnvironmentView, root: str) -> list[Manifest]:
     return policies
 
 
+def pipelines_operator_peer(spec: Spec) -> dict[str, Any] | None:
+    """The Data Science Pipelines operator's pod, when the spec has a pipeline server: the operator checks the
+    DSPA's object storage from its own namespace before it deploys the server (generator/profiles.py)."""
+    operator = spec.profile.pipelines_operator
+    if spec.pipelines is None or operator is None:
+        return None
+    return {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": operator.namespace}},
+        "podSelector": {"matchLabels": dict(operator.pod_labels)},
+    }
+
+
 def storage_policies(spec: Spec, environment_namespaces: list[str], root: str) -> list[Manifest]:
     if not spec.security.network_policies:
         return []
@@ -79,13 +91,18 @@ def storage_policies(spec: Spec, environment_namespaces: list[str], root: str) -
     ui_port = [{"port": MINIO_UI_PORT, "protocol": "TCP"}]
     bucket_job = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": BUCKET_JOB}}}
     clients = _namespaces([*environment_namespaces, *spec.security.allow_from_namespaces])
+    # Pipeline pods (API server, persistence agent, workflow pods) run in an environment namespace: `clients`.
+    api_peers = [clients, bucket_job]
+    operator = pipelines_operator_peer(spec)
+    if operator is not None:
+        api_peers.append(operator)
     policies = [
         default_deny(f"{root}/networkpolicy-default-deny-ingress.yaml"),
         _policy(
             f"{root}/networkpolicy-allow-minio-api.yaml",
             "allow-minio-api",
             minio_pods,
-            [{"from": [clients, bucket_job], "ports": api_port}],
+            [{"from": api_peers, "ports": api_port}],
         ),
     ]
     if spec.profile.routes:

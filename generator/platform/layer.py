@@ -67,6 +67,18 @@ def _registries(specs: list[Spec]) -> list[Spec]:
     return [seen[key] for key in sorted(seen)]
 
 
+def _pipeline_namespaces(specs: list[Spec], registry: Spec) -> list[str]:
+    """The namespaces whose pipeline servers register in `registry`'s Model Registry."""
+    key = (registry.registry.namespace, registry.registry.name)
+    return sorted(
+        {
+            spec.environments[spec.pipelines.environment].namespace
+            for spec in specs
+            if spec.pipelines is not None and (spec.registry.namespace, spec.registry.name) == key
+        }
+    )
+
+
 def _argocd_namespaces(specs: list[Spec]) -> list[str]:
     return sorted({spec.gitops.argocd_namespace for spec in specs})
 
@@ -118,6 +130,10 @@ def openshift_manifests(specs: list[Spec], settings: PlatformSettings) -> list[M
         registries.append(
             objects.modelregistry(spec, settings.registry_database, profile, f"{base}/{name}-modelregistry.yaml")
         )
+        callers = _pipeline_namespaces(specs, spec)
+        if callers:
+            path = f"{base}/networkpolicy-{name}-allow-pipelines.yaml"
+            registries.append(objects.registry_pipelines_policy(spec, callers, path))
     return [
         *_directory(f"{root}/operators", operator_objects),
         *_directory(f"{root}/openshift-ai", openshift_ai),

@@ -21,6 +21,7 @@ DSCI_NAME = "default-dsci"
 REGISTRY_DB_PORT = 3306
 REGISTRY_REST_PORT = 8080
 REGISTRY_GRPC_PORT = 9090
+REGISTRY_PROXY_PORT = 8443  # the ModelRegistry's oauthProxy / kubeRBACProxy port, behind its Service and Route
 # Keys of the registry database Secret (the names the OpenShift AI documentation uses).
 DB_NAME_KEY = "database-name"
 DB_USER_KEY = "database-user"

@@ -167,7 +167,11 @@ def modelregistry_spec(spec: Spec, db: RegistryDatabase, profile: Profile) -> di
         },
     }
     if profile.registry_proxy:
-        registry[profile.registry_proxy] = {"port": 8443, "routePort": 443, "serviceRoute": "enabled"}
+        registry[profile.registry_proxy] = {
+            "port": names.REGISTRY_PROXY_PORT,
+            "routePort": 443,
+            "serviceRoute": "enabled",
+        }
     if profile.registry_requires_grpc:
         registry["grpc"] = {"port": names.REGISTRY_GRPC_PORT}
     return registry
@@ -183,6 +187,37 @@ def modelregistry(spec: Spec, db: RegistryDatabase, profile: Profile, path: str)
             "labels": names.LABELS,
             "annotations": {"openshift.io/display-name": spec.registry.name},
             "spec": modelregistry_spec(spec, db, profile),
+        },
+    )
+
+
+def registry_pipelines_policy(spec: Spec, pipeline_namespaces: list[str], path: str) -> Manifest:
+    """Admits the pipeline namespaces to the registry's proxy port, so a pipeline step may call its Service.
+
+    With `serviceRoute: enabled` the model registry operator selects the registry pods with its own
+    `<registry>-https-route` NetworkPolicy, which admits only the router (and on 3.5 namespaces labelled
+    `opendatahub.io/generated-namespace`): red-hat-data-services/model-registry-operator rhoai-2.22 @d26a43d1
+    `internal/controller/config/templates/oauth-proxy/proxy-network-policy.yaml.tmpl`, rhoai-3.3 @bde6a1dd and
+    rhoai-3.5 @74451461 `.../kube-rbac-proxy/kube-rbac-proxy-network-policy.yaml.tmpl` (same pod selector).
+    """
+    name = spec.registry.name
+    peers = {
+        "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": pipeline_namespaces}]
+    }
+    return Manifest(
+        path=path,
+        kind="NetworkPolicy",
+        name=f"{name}-allow-pipelines",
+        context={
+            "namespace": spec.registry.namespace,
+            "labels": names.LABELS,
+            "pod_selector": {"matchLabels": {"app": name, "component": "model-registry"}},
+            "ingress": [
+                {
+                    "from": [{"namespaceSelector": peers}],
+                    "ports": [{"protocol": "TCP", "port": names.REGISTRY_PROXY_PORT}],
+                }
+            ],
         },
     )
 

@@ -72,7 +72,7 @@ def test_every_generated_namespace_denies_ingress_by_default(rendered: Path, dir
     assert deny["spec"]["ingress"] == []
 
 
-def test_minio_is_reachable_only_from_the_environments_and_its_job(rendered: Path) -> None:
+def test_minio_is_reachable_only_from_the_environments_its_job_and_the_pipelines_operator(rendered: Path) -> None:
     docs = kustomize_build(rendered / "manifests/jukebox/storage")
     api = next(d for d in docs if d["metadata"]["name"] == "allow-minio-api")
     (rule,) = api["spec"]["ingress"]
@@ -80,6 +80,14 @@ def test_minio_is_reachable_only_from_the_environments_and_its_job(rendered: Pat
     namespaces = rule["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"]
     assert namespaces == ["jukebox-dev", "jukebox-prod", "jukebox-test"]
     assert rule["from"][1] == {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "create-buckets"}}}
+    # The spec has pipelines: the Data Science Pipelines operator's pod (that namespace AND that pod only)
+    # checks the pipeline bucket before it deploys the server (tests/generator/test_network.py).
+    assert rule["from"][2:] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "redhat-ods-applications"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "data-science-pipelines-operator"}},
+        }
+    ]
 
 
 def test_model_is_reachable_from_router_and_project(rendered: Path) -> None:
