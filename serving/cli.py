@@ -194,13 +194,23 @@ def _labels(args: argparse.Namespace, labels: list[str] | None, n_classes: int) 
     return labels
 
 
-def _warnings(columns: dict[str, Any], ranges: Any, server: list[str], rows: int) -> list[list[str]]:
+def _warnings(
+    columns: dict[str, Any], ranges: Any, server: list[str], rows: int, labels_option: str | None = None
+) -> list[list[str]]:
     """Per row: the inputs far outside the training range (checked here when the ranges are known;
-    otherwise the server's warnings, which `jukebox serve` sends, go to every row)."""
+    otherwise the server's warnings, which `jukebox serve` sends, go to every row). When neither side
+    checked (OVMS publishes no ranges and sends no warnings), one note says so and how to check them."""
     from training.ranges import out_of_range, summary
 
     for warning in server:
         print(f"warning from the server: {warning}", file=sys.stderr)
+    if not ranges and not server:
+        where = f"--labels {labels_option} holds none" if labels_option else "the server publishes none"
+        print(
+            f"note: input ranges were not checked (no training ranges: {where}); "
+            "pass --labels MODEL_DIR (the trained model directory) to check them",
+            file=sys.stderr,
+        )
     flags = out_of_range(columns, ranges) if ranges else [list(server) for _ in range(rows)]
     text = summary(flags) if ranges else None
     if text:
@@ -250,7 +260,7 @@ def predict(args: argparse.Namespace) -> int:
     answer = client.infer(columns)
     notes = _notes(args, client)
     labels = _labels(args, notes.labels, answer.scores.shape[1])
-    flags = _warnings(columns, notes.ranges, answer.warnings, len(answer.scores))
+    flags = _warnings(columns, notes.ranges, answer.warnings, len(answer.scores), args.labels)
     titles = songs.row_titles(table)
     predictions = [report.Prediction(t, p, w) for t, p, w in zip(titles, answer.scores, flags, strict=True)]
     if args.json:

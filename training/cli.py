@@ -102,6 +102,21 @@ def train_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def data_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the data came to and every drop: printed by `train` and `explore` alike."""
+    return [
+        ("rows / songs / countries", f"{data['rows']} / {data['songs']} / {data['countries']}"),
+        ("rows dropped: no country (global)", str(data["rows_without_country"])),
+        ("rows dropped: missing values", str(data["rows_dropped_missing_values"])),
+        ("rows dropped: outside dates", str(data["rows_outside_dates"])),
+    ]
+
+
+def aligned(rows: list[tuple[str, str]]) -> list[str]:
+    width = max(len(name) for name, _ in rows)
+    return [f"{name:<{width}}  {value}" for name, value in rows]
+
+
 def summary_table(metrics: dict[str, Any], out: str) -> str:
     from training.outdir import OTHER_METRIC_KEYS, comparison_rows, fmt
 
@@ -110,10 +125,7 @@ def summary_table(metrics: dict[str, Any], out: str) -> str:
         ("model", f"{out}/{metrics['model']['path']}"),
         ("labels", "SYNTHETIC (sample data)" if metrics["labels_synthetic"] else "real"),
         ("output", metrics["model"]["output_meaning"]),
-        ("rows / songs / countries", f"{data['rows']} / {data['songs']} / {data['countries']}"),
-        ("rows dropped: no country (global)", str(data["rows_without_country"])),
-        ("rows dropped: missing values", str(data["rows_dropped_missing_values"])),
-        ("rows dropped: outside dates", str(data["rows_outside_dates"])),
+        *data_rows(data),
         ("test rows / songs", f"{metrics['split']['test_rows']} / {metrics['split']['test_songs']}"),
         *[(key, fmt(scores[key])) for key in OTHER_METRIC_KEYS],
         ("parity onnxruntime vs sklearn", f"{metrics['parity']['onnxruntime_vs_sklearn']:.2e}"),
@@ -121,8 +133,7 @@ def summary_table(metrics: dict[str, Any], out: str) -> str:
         ("epochs (best) / converged", f"{fit['epochs']} ({fit['best_epoch']}) / {fit['converged']}"),
         ("fit time", f"{metrics['timing_seconds']['fit']:.1f} s"),
     ]
-    width = max(len(name) for name, _ in rows)
-    lines = [f"{name:<{width}}  {value}" for name, value in rows]
+    lines = aligned(rows)
     table = comparison_rows(metrics)
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     lines += ["", "held-out metrics vs baselines (prior: same scores for every song; chance: random ranking)"]
@@ -146,5 +157,5 @@ def explore_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
     else:
-        print(f"report: {report['report']}")
+        print("\n".join(aligned([("report", report["report"]), *data_rows(report["data"])])))
     return 0

@@ -139,8 +139,10 @@ def separation(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 def _markdown_table(frame: pd.DataFrame, digits: int = 3) -> list[str]:
     header = ["", *map(str, frame.columns)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for index, row in frame.iterrows():
-        cells = [f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in row.tolist()]
+    # Column by column: iterrows() would turn a row of counts and shares into floats ("300.000").
+    floats = [frame[name].dtype.kind == "f" for name in frame.columns]
+    for index, *values in frame.itertuples(name=None):
+        cells = [f"{v:.{digits}f}" if is_float else str(v) for v, is_float in zip(values, floats, strict=True)]
         lines.append("| " + " | ".join([str(index), *cells]) + " |")
     return lines
 

@@ -259,3 +259,51 @@ def test_song_table_url_is_downloaded_once(server, songs, tmp_path, monkeypatch,
     assert [p.name.endswith(songs.name) for p in (tmp_path / "cache").iterdir()] == [True]
     code, out, _ = run(capsys, "predict", "--url", server.url, "--song", "Live Forever", "--songs", url)
     assert code == 0 and "Oasis" in out  # served from the cache, the file server is gone
+
+
+@web.middleware
+async def _no_extension_route(request, handler):
+    """Imitates OVMS: the KServe v2 routes only, no `/jukebox/...` labels and ranges."""
+    if request.path.startswith("/jukebox/"):
+        return web.Response(status=404, text="Not Found")
+    return await handler(request)
+
+
+@pytest.fixture(scope="module")
+def ovms_like_server(engine):
+    from serving.server import BackgroundServer
+
+    with BackgroundServer(engine, middlewares=(_no_extension_route,)) as running:
+        yield running
+
+
+RANGES_NOTE = "note: input ranges were not checked"
+
+
+def test_a_server_without_ranges_says_inputs_were_not_checked(ovms_like_server, songs, capsys):
+    code, out, err = run(capsys, "predict", "--url", ovms_like_server.url, "--song", "Live Forever",
+                         "--songs", str(songs))  # fmt: skip
+    assert code == 0, err
+    (note,) = [line for line in err.splitlines() if line.startswith(RANGES_NOTE)]
+    assert "the server publishes none" in note and "--labels MODEL_DIR" in note
+    assert RANGES_NOTE not in out  # stdout stays the predictions
+
+
+def test_labels_from_a_model_dir_check_the_ranges(ovms_like_server, model_dir, songs, capsys):
+    code, _, err = run(capsys, "predict", "--url", ovms_like_server.url, "--song", "Live Forever",
+                       "--songs", str(songs), "--labels", str(model_dir))  # fmt: skip
+    assert code == 0, err
+    assert RANGES_NOTE not in err
+
+
+def test_labels_json_alone_does_not_check_the_ranges(ovms_like_server, model_dir, songs, capsys):
+    code, _, err = run(capsys, "predict", "--url", ovms_like_server.url, "--song", "Live Forever",
+                       "--songs", str(songs), "--labels", str(model_dir / "labels.json"))  # fmt: skip
+    assert code == 0, err
+    assert f"{RANGES_NOTE} (no training ranges: --labels {model_dir / 'labels.json'} holds none)" in err
+
+
+def test_jukebox_serve_publishes_ranges_so_there_is_no_note(server, songs, capsys):
+    code, _, err = run(capsys, "predict", "--url", server.url, "--song", "Live Forever", "--songs", str(songs))
+    assert code == 0, err
+    assert RANGES_NOTE not in err

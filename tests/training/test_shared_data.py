@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -97,3 +98,38 @@ def test_jukebox_train_on_charts_2023_prints_baselines(charts_2023: Path, tmp_pa
     assert model["recall_at_5"] > 2 * prior["recall_at_5"] and model["recall_at_5"] > 2 * chance["recall_at_5"]
     assert chance["accuracy"] == pytest.approx(1 / 72, rel=0.05)
     assert metrics["baselines"]["oracle"] is None and model["bayes_optimal_accuracy"] is None
+
+
+def test_jukebox_explore_on_charts_2023(charts_2023: Path, tmp_path: Path, capsys) -> None:
+    """The report answers the lab notebook's questions on real charts; the console shows every drop."""
+    from jukebox.cli import main
+
+    out = tmp_path / "report"
+    assert main(["explore", "--data", str(charts_2023), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"{out / 'REPORT.md'}" in printed
+    assert re.search(r"^rows dropped: no country \(global\)\s+300$", printed, re.MULTILINE), printed
+    assert re.search(r"^rows / songs / countries\s+19699 / 2222 / 72$", printed, re.MULTILINE), printed
+    report = (out / "REPORT.md").read_text()
+    summary = json.loads((out / "summary.json").read_text())
+    assert "rows without a country (the global chart), dropped: 300" in report
+
+    def section(heading: str) -> list[str]:
+        body = report.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+        return [line for line in body.splitlines() if line.startswith("| ") and not line.startswith("|  |")]
+
+    # Countries, with rows and distinct songs per country: one table row per country, 72 of them.
+    balance = {line.split(" | ")[0].strip("| "): line for line in section("Class balance")}
+    assert len(balance) == 72 and {"US", "GB", "JP", "ZA"} <= set(balance)
+    songs_per_country = summary["songs_per_country"]
+    assert len(songs_per_country) == 72 and sum(songs_per_country.values()) == summary["data"]["song_country_pairs"]
+    assert balance["US"].startswith(f"| US | 300 | {songs_per_country['US']} | 0.015")  # counts print as counts
+    # Countries per song: the histogram covers every song.
+    spread = summary["countries_per_song"]
+    assert sum(spread["songs_by_countries"].values()) == 2222
+    assert f"A song charts in {spread['mean']:.2f} countries on average" in report
+    assert len(section("Countries per song")) == 1 + len(spread["songs_by_countries"])
+    # Feature distributions per country: per-country medians of all 13 features, one row per country.
+    per_country = section("Feature distributions per country")
+    assert len(per_country) == 72 and all(line.count(" | ") == 13 for line in per_country)
+    assert (out / "features_by_country.png").stat().st_size > 0
