@@ -42,6 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="directory of the profile's CRD files (default: ../shared/crds/profiles/PROFILE, else the cache "
         "`jukebox crds fetch` fills)",
     )
+    validate.add_argument(
+        "--require-crds",
+        action="store_true",
+        help="exit 2 when the profile's CRDs are nowhere to be found (default: custom resources go unchecked, "
+        "and the summary counts them)",
+    )
     validate.add_argument("--kubernetes-version", default="1.33", help="Kubernetes schema version (default: 1.33)")
     validate.set_defaults(func=run_validate)
 
@@ -116,11 +122,12 @@ def report_drift(drift: object) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    from generator.layout import MANIFESTS_DIR
     from generator.validate import validate_tree
 
-    manifests = args.manifests or args.root / "manifests"
+    manifests = args.manifests or args.root / MANIFESTS_DIR
     profile = args.profile or repo_profile(args.root)
-    report = validate_tree(manifests, profile, args.crds, args.kubernetes_version)
+    report = validate_tree(manifests, profile, args.crds, args.kubernetes_version, args.require_crds)
     print(report.summary())
     return 0 if report.ok else 1
 
@@ -142,13 +149,14 @@ def run_crds(args: argparse.Namespace) -> int:
     from generator import crds
 
     profiles = [args.profile] if args.profile else profile_names()
+    base_url = crds.base_url(args.base_url) if args.action == "fetch" else ""
     for profile in profiles:
         if args.action == "list":
             location = crds.locate(profile)
             print(f"{profile}: {len(crds.sources(profile))} CRDs, read from {location.origin}")
             continue
         print(f"{profile}: fetching into {crds.cache_dir(profile)}")
-        for line in crds.fetch(profile, args.base_url or crds.base_url_from_env()):
+        for line in crds.fetch(profile, base_url):
             print(f"  {line}")
     return 0
 

@@ -39,12 +39,18 @@ OBJECT_META_SCHEMA = {
 }
 
 
+def crds_hint(profile: str) -> str:
+    return f"get them with `jukebox crds fetch --profile {profile}` (or pass --crds DIR)"
+
+
 @dataclass
 class ValidationReport:
     directories: int = 0
     objects: int = 0
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    profile: str = ""
+    unchecked: int = 0  # custom resources no schema was found for (no CRDs for the profile)
 
     @property
     def ok(self) -> bool:
@@ -52,7 +58,16 @@ class ValidationReport:
 
     def summary(self) -> str:
         lines = [*self.notes, *(f"error: {e}" for e in self.errors)]
-        verdict = "valid" if self.ok else f"{len(self.errors)} error(s)"
+        if not self.ok:
+            verdict = f"{len(self.errors)} error(s)"
+        elif self.unchecked:
+            # Not "valid": these objects were never compared with any schema.
+            verdict = (
+                f"no errors, but {self.unchecked} custom resource(s) NOT schema-checked (no CRDs for profile "
+                f"{self.profile}): {crds_hint(self.profile)}; --require-crds makes this an error"
+            )
+        else:
+            verdict = "valid"
         lines.append(f"validate: {self.objects} objects in {self.directories} Kustomize directories: {verdict}")
         return "\n".join(lines)
 
@@ -164,14 +179,26 @@ def validate_document(document: dict[str, Any], crds_dir: Path | None, kubernete
 
 
 def validate_tree(
-    manifests: Path, profile: str, crds: Path | None = None, kubernetes_version: str = "1.33"
+    manifests: Path,
+    profile: str,
+    crds: Path | None = None,
+    kubernetes_version: str = "1.33",
+    require_crds: bool = False,
 ) -> ValidationReport:
-    """Build every Kustomize directory under `manifests` and check each object against `profile`'s schemas."""
+    """Build every Kustomize directory under `manifests` and check each object against `profile`'s schemas.
+
+    Without CRDs for the profile, custom resources go unchecked and the report counts them; with
+    `require_crds` that is an input error (exit 2) before anything is built."""
     if not manifests.is_dir():
         raise InputError(f"manifests directory not found: {manifests} (run `jukebox render` first)")
     check_kubernetes_version(kubernetes_version)
     location = crds_module.locate(profile, crds)
-    report = ValidationReport()
+    if require_crds and location.directory is None:
+        raise InputError(
+            f"--require-crds: no CRDs for profile {profile} (not in {crds_module.SHARED_PROFILES_DIR / profile}, "
+            f"not in the cache): {crds_hint(profile)}"
+        )
+    report = ValidationReport(profile=profile)
     report.notes.append(f"profile {profile}: CRDs from {location.origin}")
     unchecked: set[str] = set()
     for directory in kustomize_directories(manifests):
@@ -180,12 +207,16 @@ def validate_tree(
             report.objects += 1
             errors = validate_document(document, location.directory, kubernetes_version)
             if errors is None:
+                report.unchecked += 1
                 unchecked.add(f"{document.get('apiVersion')} {document.get('kind')}")
                 continue
             name = document.get("metadata", {}).get("name")
             report.errors += [f"{directory}: {document.get('kind')}/{name}: {e}" for e in errors]
     if unchecked:
-        report.notes.append(f"note: not schema-checked (no CRDs): {', '.join(sorted(unchecked))}")
+        report.notes.append(
+            f"note: not schema-checked (no CRDs): {report.unchecked} custom resource(s) of kind(s) "
+            f"{', '.join(sorted(unchecked))}"
+        )
     return report
 
 

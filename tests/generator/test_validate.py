@@ -11,6 +11,7 @@ from generator.credentials import required_secrets
 from generator.loader import load_spec
 from generator.repo import render_repo
 from generator.validate import kustomize_build, kustomize_directories, validate_tree
+from jukebox.cli import main
 from jukebox.errors import InputError
 from tests.generator.helpers import base_spec, make_repo
 
@@ -85,6 +86,49 @@ def test_without_crds_custom_resources_are_reported_unchecked(
     assert report.ok
     assert "jukebox crds fetch --profile rhoai-3.3" in report.notes[0]
     assert any("not schema-checked" in note and "InferenceService" in note for note in report.notes)
+    # Every custom resource without a bundled schema: DSPA, DataScienceCluster, ModelRegistry, Subscriptions...
+    assert report.unchecked > 0
+    last = report.summary().splitlines()[-1]
+    assert not last.endswith(": valid")
+    assert f"{report.unchecked} custom resource(s) NOT schema-checked" in last
+    assert "jukebox crds fetch --profile rhoai-3.3" in last and "--require-crds" in last
+
+
+def test_without_crds_the_command_counts_what_it_did_not_check(
+    rendered: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(crds, "SHARED_PROFILES_DIR", tmp_path / "absent")
+    monkeypatch.setenv("JUKEBOX_CACHE_DIR", str(tmp_path / "empty-cache"))
+    assert main(["validate", "--root", str(rendered)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert ": valid" not in out[-1]
+    assert "NOT schema-checked" in out[-1] and "jukebox crds fetch --profile rhoai-3.3" in out[-1]
+
+
+def test_require_crds_makes_missing_crds_an_input_error(
+    rendered: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(crds, "SHARED_PROFILES_DIR", tmp_path / "absent")
+    monkeypatch.setenv("JUKEBOX_CACHE_DIR", str(tmp_path / "empty-cache"))
+    assert main(["validate", "--root", str(rendered), "--require-crds"]) == 2
+    err = capsys.readouterr().err
+    assert "--require-crds" in err and "jukebox crds fetch --profile rhoai-3.3" in err
+    with pytest.raises(InputError, match="--require-crds"):
+        validate_tree(rendered / "manifests", "rhoai-3.3", require_crds=True)
+
+
+def test_require_crds_passes_with_the_profiles_crds(rendered: Path, shared_dir: Path) -> None:
+    report = validate_tree(rendered / "manifests", "rhoai-3.3", require_crds=True)
+    assert report.ok and report.unchecked == 0, report.summary()
+    assert report.summary().endswith(": valid")
+
+
+def test_crds_option_to_an_empty_directory_fails_every_custom_resource(rendered: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-crds"
+    empty.mkdir()
+    report = validate_tree(rendered / "manifests", "rhoai-3.3", empty, require_crds=True)
+    assert not report.ok and report.unchecked == 0
+    assert any("no CRD for serving.kserve.io/v1beta1 InferenceService" in e for e in report.errors), report.errors
 
 
 def test_missing_crds_option_dir_is_an_input_error(rendered: Path, tmp_path: Path) -> None:
