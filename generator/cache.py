@@ -30,6 +30,7 @@ import yaml
 import training.params as training_params
 from generator.pin_file import pins_dir
 from jukebox.fsutil import atomic_write_text
+from jukebox.inputs import MAX_INPUT_BYTES, read_bytes
 
 CACHE_DIR = Path(".jukebox") / "cache" / "render"
 # The generator, the module of the spec's `training:` section (its model is part of the spec), and pipelines/
@@ -66,15 +67,18 @@ def code_digest() -> str:
 
 
 def spec_key(spec_path: Path, display_path: str) -> str:
-    """Hash of everything a spec's output depends on: code, its displayed path, spec and pin file bytes."""
+    """Hash of everything a spec's output depends on: code, its displayed path, spec and pin file bytes.
+
+    Read like the loader reads them (`jukebox.inputs.read_bytes`, bounded, regular files only): a spec or pin
+    that is a device, a FIFO or too large is InputError here, as it is without the cache."""
     digest = hashlib.sha256(code_digest().encode())
     digest.update(display_path.encode())
-    digest.update(spec_path.read_bytes())
+    digest.update(read_bytes(spec_path, "spec file", MAX_INPUT_BYTES))
     pins = pins_dir(spec_path)
     if pins.is_dir():
         for pin_file in sorted(pins.glob("*.yaml")):
             digest.update(pin_file.name.encode())
-            digest.update(pin_file.read_bytes())
+            digest.update(read_bytes(pin_file, "pin file", MAX_INPUT_BYTES))
     return digest.hexdigest()
 
 

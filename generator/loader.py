@@ -15,7 +15,7 @@ from generator.environments import merged_serving
 from generator.platform.settings import PlatformSettings
 from generator.spec import Environment, Minio, Model, Pipelines, Serving, Spec, Storage
 from jukebox.errors import InputError, Problem, SpecError
-from jukebox.inputs import parse_yaml, read_text, shorten
+from jukebox.inputs import dotted_path, parse_yaml, read_text, shorten
 
 _CREDENTIAL_KEY = re.compile(r"(access|secret)[-_]?key|password|passwd|token|credential|aws_", re.IGNORECASE)
 
@@ -52,7 +52,7 @@ def _sorted_unique(problems: list[Problem]) -> list[Problem]:
 
 def _problem_from_pydantic(error: Any) -> Problem:
     loc = tuple(part for part in error["loc"] if part != "[key]")  # pydantic marks dict-key errors so
-    path = ".".join(str(part) for part in loc)
+    path = dotted_path(loc)
     kind = error["type"]
     if kind == "extra_forbidden" and _CREDENTIAL_KEY.search(str(loc[-1])):
         return Problem(

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from jukebox.errors import Problem, SpecError
-from jukebox.inputs import load_yaml_file
+from jukebox.inputs import dotted_path, load_yaml_file
 
 if TYPE_CHECKING:
     from generator.spec import Spec
@@ -86,7 +86,7 @@ def read_pin(spec_path: Path, environment: str, spec: Spec | None = None) -> Pin
     try:
         pin = Pin.model_validate(data)
     except ValidationError as error:
-        problems = [Problem(".".join(str(p) for p in e["loc"]), e["msg"]) for e in error.errors()]
+        problems = [Problem(dotted_path(e["loc"]), e["msg"]) for e in error.errors()]
         raise SpecError(str(path), problems) from error
     problems = pin_problems(pin, environment, spec) if spec is not None else []
     if problems:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.cache import RenderCache, tree_key
-from generator.layout import MANIFESTS_DIR
+from generator.layout import MANIFESTS_DIR, ROOT_KUSTOMIZATION
 from generator.loader import check_specs_together, load_spec
 from generator.parallel import render_specs
 from generator.pin_file import Pin
@@ -27,9 +27,10 @@ from generator.render import (
 from generator.spec import Spec
 from jukebox.errors import InputError, JukeboxError
 from jukebox.fsutil import atomic_write_text, staging_directory, swap_directory
+from jukebox.inputs import check_regular_file
 
 SPECS_DIR = "specs"
-ROOT_KUSTOMIZATION = "kustomization.yaml"
+
 WRITER_THREADS = 4
 
 
@@ -86,9 +87,7 @@ def load_sourced(paths: list[Path], root: Path, cache: RenderCache | None = None
 
 
 def _load_one(path: Path, display: str, cache: RenderCache | None) -> SourcedSpec:
-    if not path.is_file():
-        problem = "is a directory, not a file" if path.is_dir() else "not found"
-        raise InputError(f"spec file {path}: {problem}")
+    check_regular_file(path, "spec file")
     key = cache.spec_key(path, display) if cache else None
     entry = cache.lookup(key) if cache and key else None
     if entry is None:
@@ -270,12 +269,13 @@ def _render_repo(root: Path, use_cache: bool) -> list[str]:
 
 
 def _tree_key(paths: list[Path], root: Path, cache: RenderCache | None) -> str | None:
-    """Key of everything the tree depends on; None when a spec cannot be read (the full path reports it)."""
+    """Key of everything the tree depends on; None when a spec cannot be read (the full path reports it,
+    with the problems of every spec)."""
     if cache is None:
         return None
     try:
         return tree_key([cache.spec_key(path, _display(path, root)) for path in paths])
-    except OSError:
+    except (OSError, InputError):
         return None
 
 
@@ -314,10 +314,11 @@ def _check_repo(root: Path, use_cache: bool) -> Drift:
 def render_one(spec_path: Path, out: Path) -> list[str]:
     """Render a single spec into any directory (its own manifests/ + kustomization.yaml layout).
 
-    `out` must not be the repository's own tree, and whatever `out` already holds must have been written by
-    `jukebox render`: the swap replaces `<out>/manifests` and `<out>/kustomization.yaml` as a whole."""
+    `out` must not be a generated tree or a repository (see `check_render_target`), and whatever `out` already
+    holds must have been written by `jukebox render`: the swap replaces `<out>/manifests` and
+    `<out>/kustomization.yaml` as a whole."""
+    check_render_target(out, spec_path)
     root = repo_of_spec(spec_path)
-    check_render_target(out, root)
     specs = load_sourced([spec_path], root)
     tree = build_tree(specs)
     drift = compare_tree(tree, out)
@@ -325,16 +326,21 @@ def render_one(spec_path: Path, out: Path) -> list[str]:
     return drift.changed_paths()
 
 
-def check_render_target(out: Path, repo_root: Path) -> None:
+def check_render_target(out: Path, spec_path: Path) -> None:
+    """Refuse an --out whose render would replace what it must not, wherever the spec lives: `/`, any
+    generated `manifests/` tree or a path inside one, a jukebox repository (it has `specs/`: `jukebox render`
+    renders its own specs there), a file, and existing files `jukebox render` did not write."""
     target = out.resolve()
-    repo_manifests = (repo_root / MANIFESTS_DIR).resolve()
     if target == Path(target.anchor):
         raise InputError(f"--out {out}: the file system root; give a directory of its own")
-    if target == repo_root.resolve() or target == repo_manifests or target.is_relative_to(repo_manifests):
+    tree = _generated_tree_holding(target)
+    if tree is not None:
         raise InputError(
-            f"--out {out}: inside the repository's generated tree ({repo_manifests}); "
-            "`jukebox render` (without --spec/--out) renders every spec there"
+            f"--out {out}: inside the generated tree {tree}; `jukebox render` (without --spec/--out) renders "
+            "a repository's specs there. Choose a directory outside it"
         )
+    if (target / SPECS_DIR).is_dir():
+        raise InputError(f"--out {out}: {_repository_refusal(target, spec_path)}")
     if target.exists() and not target.is_dir():
         raise InputError(f"--out {out}: exists and is not a directory")
     for foreign in _files_not_rendered_by_us(target):
@@ -344,15 +350,44 @@ def check_render_target(out: Path, repo_root: Path) -> None:
         )
 
 
+def _generated_tree_holding(target: Path) -> Path | None:
+    """The generated `manifests/` directory that is `target` or holds it: a directory named manifests beside
+    `specs/` or beside a kustomization.yaml `jukebox render` wrote. None when there is none."""
+    for directory in (target, *target.parents):
+        if directory.name != MANIFESTS_DIR:
+            continue
+        parent = directory.parent
+        if (parent / SPECS_DIR).is_dir() or _rendered_by_us(parent / ROOT_KUSTOMIZATION):
+            return directory
+    return None
+
+
+def _repository_refusal(target: Path, spec_path: Path) -> str:
+    if spec_path.resolve().parent == (target / SPECS_DIR).resolve():
+        return (
+            "the repository holding the spec; `jukebox render` (without --spec/--out) renders every spec of it "
+            "into its manifests/"
+        )
+    return (
+        f"a jukebox repository ({target / SPECS_DIR} exists), and the spec is not one of its specs: the render "
+        "would replace that repository's manifests/ with another spec's tree. Choose a directory of its own"
+    )
+
+
 def _files_not_rendered_by_us(out: Path) -> Iterator[Path]:
     candidates = [out / ROOT_KUSTOMIZATION] if (out / ROOT_KUSTOMIZATION).is_file() else []
     if (out / MANIFESTS_DIR).exists():
         candidates += sorted(p for p in (out / MANIFESTS_DIR).rglob("*") if not p.is_dir())
-    for path in candidates:
-        try:
-            with path.open("rb") as handle:
-                head = handle.read(len(GENERATED_MARK.encode()))
-        except OSError:
-            head = b""
-        if head != GENERATED_MARK.encode():
-            yield path
+    return (path for path in candidates if not _rendered_by_us(path))
+
+
+def _rendered_by_us(path: Path) -> bool:
+    """True when `path` is a regular file starting with the mark every rendered file starts with."""
+    mark = GENERATED_MARK.encode()
+    try:
+        if not path.is_file():
+            return False
+        with path.open("rb") as handle:
+            return handle.read(len(mark)) == mark
+    except OSError:
+        return False

@@ -6,6 +6,7 @@ Every field is documented here; `docs/spec-reference.md` is generated from these
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from typing import Annotated, Literal
 
@@ -29,27 +30,32 @@ _QUANTITY_CPU = re.compile(r"^([0-9]{1,9}m|[0-9]{1,9}(\.[0-9]{1,3})?)$")
 _QUANTITY_MEMORY = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,3})?(Ki|Mi|Gi|Ti|k|M|G|T)?$")
 INT32_MAX = 2**31 - 1  # replicas are int32 in every Kubernetes API
 
-# Namespaces the platform owns: Argo CD would prune and self-heal them, and we would write a default-deny
-# NetworkPolicy and an admin RoleBinding into them.
-RESERVED_NAMESPACES = frozenset(
-    {
-        "default",
-        "openshift",
-        "argocd",
-        "kserve",
-        "cert-manager",
-        "istio-system",
-        "knative-serving",
-        "knative-serving-ingress",
-        "opendatahub",
-        "olm",
-        "operators",
-        "redhat-ods-operator",
-        "redhat-ods-applications",
-        "redhat-ods-monitoring",
-    }
+# Namespaces the platform owns, as shell patterns (`fnmatch`): Argo CD would prune and self-heal them, and we
+# would write a default-deny NetworkPolicy and an admin RoleBinding into them. Kubernetes and kind, OpenShift
+# (OpenShift GitOps, Serverless, the cert-manager operator are openshift-*), OLM, Argo CD, OpenShift AI and
+# Open Data Hub with their operators, and the serving stack (KServe, Knative, Istio, cert-manager).
+RESERVED_NAMESPACES = (
+    "default",
+    "kube-*",
+    "local-path-storage",
+    "openshift",
+    "openshift-*",
+    "olm",
+    "operators",
+    "argocd",
+    "argocd-*",
+    "argo-cd",
+    "redhat-ods-*",
+    "rhods-*",
+    "opendatahub",
+    "opendatahub-*",
+    "kserve",
+    "kserve-*",
+    "knative-*",
+    "istio-system",
+    "cert-manager",
+    "cert-manager-*",
 )
-RESERVED_NAMESPACE_PREFIXES = ("kube-", "openshift-")
 _USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@._:-]{0,252}$")
 _METRIC = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _CRON = re.compile(r"^(\S+\s+){4}\S+$")
@@ -59,10 +65,11 @@ _FORBIDDEN_IN_TEXT = re.compile(r"[\x00-\x1f\x7f]|\{\{|\{%|\{#|\$\(")
 
 def _project_namespace(value: str) -> str:
     dns_label(value, 63)
-    if value in RESERVED_NAMESPACES or value.startswith(RESERVED_NAMESPACE_PREFIXES):
+    reserved = next((pattern for pattern in RESERVED_NAMESPACES if fnmatch.fnmatchcase(value, pattern)), None)
+    if reserved is not None:
         raise ValueError(
-            f"{value!r} is a platform namespace (kube-*, openshift-*, default, and the Argo CD, KServe and "
-            "operator namespaces are reserved): choose a namespace of your own"
+            f"{value!r} is a platform namespace ({reserved}); reserved: {', '.join(RESERVED_NAMESPACES)}. "
+            "Choose a namespace of your own"
         )
     return value
 

@@ -9,7 +9,11 @@ secrets files never need them.
 
 from __future__ import annotations
 
+import json
+import re
+import sys
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,7 @@ from jukebox.errors import InputError, Problem, SpecError
 
 MAX_INPUT_BYTES = 1024 * 1024  # a spec is a few kB; a MiB is generous and still cheap to parse
 SHOWN_VALUE_CHARS = 80
+MAX_NESTING = 64  # a spec is 5 levels deep, metrics.json 3; far below the parsers' recursion limits
 
 _LoaderBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -27,10 +32,7 @@ def read_bytes(path: Path, what: str, max_bytes: int | None = None) -> bytes:
     """The file's bytes; InputError (exit 2) naming `what` and the path for anything but a readable regular
     file. At most `max_bytes` are read: a device or a FIFO (size 0 to `stat`) cannot make it read forever."""
     try:
-        if path.is_dir():
-            raise InputError(f"{what} {path}: is a directory, not a file")
-        if path.exists() and not path.is_file():
-            raise InputError(f"{what} {path}: not a regular file (a device, a FIFO or a socket)")
+        check_regular_file(path, what, missing_ok=True)
         with path.open("rb") as handle:
             data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
     except FileNotFoundError:
@@ -40,6 +42,19 @@ def read_bytes(path: Path, what: str, max_bytes: int | None = None) -> bytes:
     if max_bytes is not None and len(data) > max_bytes:
         raise InputError(f"{what} {path}: more than {max_bytes} bytes; at most {max_bytes} are read")
     return data
+
+
+def check_regular_file(path: Path, what: str, missing_ok: bool = False) -> None:
+    """InputError naming `what` and the path unless it is a regular file (after symlinks); a missing path
+    passes with `missing_ok` (opening it then says so)."""
+    if path.is_dir():
+        raise InputError(f"{what} {path}: is a directory, not a file")
+    if not path.exists():
+        if missing_ok:
+            return
+        raise InputError(f"{what} {path}: no such file")
+    if not path.is_file():
+        raise InputError(f"{what} {path}: not a regular file (a device, a FIFO or a socket)")
 
 
 def read_text(path: str | Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> str:
@@ -78,6 +93,17 @@ def shorten(value: Any, limit: int = SHOWN_VALUE_CHARS) -> str:
     return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text)} chars)"
 
 
+def shorten_key(key: Any, limit: int = SHOWN_VALUE_CHARS) -> str:
+    """A key as one segment of a dotted path in an error message, cut to about `limit` characters."""
+    text = str(key)
+    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text)} chars)"
+
+
+def dotted_path(loc: Iterable[Any]) -> str:
+    """`serving.replicas.min` from a location tuple, each key cut by `shorten_key` (a 100 kB key stays short)."""
+    return ".".join(shorten_key(part) for part in loc)
+
+
 class _StrictLoader(_LoaderBase):
     """SafeLoader that refuses duplicate keys instead of silently keeping the last one."""
 
@@ -88,30 +114,72 @@ def _construct_mapping(loader: Any, node: yaml.MappingNode, deep: bool = False) 
         if count > 1:
             mark = node.start_mark
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} in the mapping at line {mark.line + 1}", mark
+                None, None, f"duplicate key {shorten(key)} in the mapping at line {mark.line + 1}", mark
             )
     return dict(yaml.SafeLoader.construct_mapping(loader, node, deep=deep))
 
 
+def _readable_scalar(tag: str) -> Any:
+    """The SafeLoader constructor of `tag`, with the ValueError of a value it cannot build (an integer of
+    5000 digits, the date 2024-13-45) turned into a YAML error at the value's line and column."""
+    construct = yaml.SafeLoader.yaml_constructors[tag]
+
+    def checked(loader: Any, node: yaml.ScalarNode) -> Any:
+        try:
+            return construct(loader, node)
+        except ValueError as error:
+            reason = str(error).split(";")[0]  # not Python's advice to raise its digit limit
+            problem = f"{shorten(node.value)} cannot be read ({reason})"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
+
+    return checked
+
+
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+for _tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:timestamp"):
+    _StrictLoader.add_constructor(_tag, _readable_scalar(_tag))
 
 
-def _refuse_aliases(text: str, source: str) -> None:
-    """Anchors and aliases are refused before anything is built from them (events only: cheap, bounded)."""
-    if "&" not in text and "*" not in text:
-        return  # neither an anchor nor an alias can be written without one of these
+_BLOCK_INDENT = re.compile(r"^[ \t?:-]*", re.MULTILINE)
+
+
+def _could_nest_deeply(text: str) -> bool:
+    """False when `text` cannot nest deeper than MAX_NESTING: each flow level needs a '[' or '{', and block
+    levels need indentation (or '- ', '? ', ': ' indicators), at least one column for every two levels."""
+    brackets = text.count("[") + text.count("{")
+    indent = max((len(m) for m in _BLOCK_INDENT.findall(text)), default=0)
+    return brackets + 2 * indent + 2 > MAX_NESTING
+
+
+def _check_events(text: str, source: str) -> None:
+    """Anchors, aliases and deep nesting are refused before anything is built (events only: cheap, bounded)."""
+    aliases = "&" in text or "*" in text  # neither an anchor nor an alias can be written without one of these
+    if not aliases and not _could_nest_deeply(text):
+        return
+    depth = 0
     for event in yaml.parse(text, Loader=_LoaderBase):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            mark = event.start_mark
-            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-            problem = f"YAML anchors and aliases are not accepted{where}: write the values out"
-            raise SpecError(source, [Problem("", problem)])
+            raise SpecError(
+                source, [Problem("", f"YAML anchors and aliases are not accepted{_at(event)}: write the values out")]
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise SpecError(source, [Problem("", f"nested deeper than {MAX_NESTING} levels{_at(event)}")])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _at(event: yaml.Event) -> str:
+    mark = event.start_mark
+    return f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
 
 
 def parse_yaml(text: str, source: str) -> Any:
-    """One YAML document: duplicate keys, anchors and aliases refused; errors located by line and column."""
+    """One YAML document: duplicate keys, anchors, aliases and deep nesting refused; errors located by line
+    and column."""
     try:
-        _refuse_aliases(text, source)
+        _check_events(text, source)
         return yaml.load(text, Loader=_StrictLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -123,3 +191,36 @@ def parse_yaml(text: str, source: str) -> Any:
 
 def load_yaml_file(path: Path, what: str) -> Any:
     return parse_yaml(read_text(path, what), str(path))
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_A_BRACKET = re.compile(r"[^][{}]+")
+
+
+def _json_depth(text: str) -> int:
+    """How deep the arrays and objects of `text` nest (brackets inside strings do not count)."""
+    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text))
+    depth = deepest = 0
+    for bracket in brackets:
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _json_int(digits: str) -> int:
+    """An integer of JSON text, with a message of our own past Python's digit limit (not its advice to raise it)."""
+    count, limit = len(digits.lstrip("-")), sys.get_int_max_str_digits()
+    if limit and count > limit:
+        raise ValueError(f"a number of {count} digits; at most {limit} are read")
+    return int(digits)
+
+
+def parse_json(text: str, source: str, what: str = "") -> Any:
+    """JSON text; InputError "`source`: `what` not valid JSON (why)" when it is not JSON, nests deeper than
+    MAX_NESTING levels, or holds an integer too long to read."""
+    if text.count("[") + text.count("{") > MAX_NESTING and _json_depth(text) > MAX_NESTING:
+        raise InputError(f"{source}: {what}not valid JSON (nested deeper than {MAX_NESTING} levels)")
+    try:
+        return json.loads(text, parse_int=_json_int)
+    except ValueError as error:  # json.JSONDecodeError is one
+        raise InputError(f"{source}: {what}not valid JSON ({error})") from None

@@ -14,7 +14,8 @@ Two kinds of files:
 
 Layout rules (checked on a local directory before publishing and on every manifest read back):
 the only numeric directory is `1/`, and it holds only `model.onnx`; no hidden path segment; no `..`,
-absolute or backslash paths; `release.json` is reserved for the manifest.
+absolute or backslash paths; names are UTF-8 without control characters (they become S3 keys);
+`release.json` is reserved for the manifest.
 
 Format (`release.json`, written once per version, never rewritten):
 `{"format_version": 2, "model": "1/model.onnx", "sha256": <model sha256>,
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,8 +45,8 @@ MODEL_DIR = "1"
 SERVED_FILES = (LABELS_FILE, RANGES_FILE)  # top-level files a server reads besides the version directory
 FORMAT_VERSION = 2
 LEGACY_FORMAT_VERSION = 1
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ def is_content(path: str) -> bool:
 def layout_problem(path: str) -> str | None:
     """Why `path` cannot be part of a model version, or None when it can."""
     parts = path.split("/")
+    if not _is_utf8(path):
+        return "its name is not valid UTF-8 (S3 keys are UTF-8): rename it"
     if not path or "\\" in path or PurePosixPath(path).is_absolute() or _CONTROL.search(path):
         return "not a plain relative path (no absolute path, backslash or control character)"
     if any(part in {"", ".", ".."} for part in parts):
@@ -90,6 +94,20 @@ def layout_problem(path: str) -> str | None:
     return None
 
 
+def _is_utf8(path: str) -> bool:
+    """False for a name read from the file system with bytes that are not UTF-8 (surrogate-escaped)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_path(path: str) -> str:
+    """`path` for a message: as it is, or its bytes' repr when it is not UTF-8 or holds control characters."""
+    return path if _is_utf8(path) and not _CONTROL.search(path) else repr(os.fsencode(path))[1:]
+
+
 @dataclass(frozen=True)
 class VersionManifest:
     """Every file of a version. `body` is the exact bytes read from S3 (empty for a new manifest)."""
@@ -100,6 +118,11 @@ class VersionManifest:
 
     @classmethod
     def of(cls, entries: list[FileEntry]) -> VersionManifest:
+        """A new manifest; InputError for a path that breaks the layout rules (nothing is written then)."""
+        for entry in entries:
+            problem = layout_problem(entry.path)
+            if problem:
+                raise InputError(f"{shown_path(entry.path)}: {problem}")
         files = {entry.path: entry for entry in sorted(entries, key=lambda e: e.path)}
         if MODEL_FILE not in files:
             raise InputError(f"a model version needs {MODEL_FILE}")
@@ -162,7 +185,7 @@ def _entry(path: Any, value: Any, version: int, source: str) -> FileEntry:
         sha, size = (value.get("sha256"), value.get("size")) if isinstance(value, dict) else (None, None)
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise CheckFailed(f"{source} lists {path!r} without a valid size")
-    if not isinstance(sha, str) or not _SHA256.match(sha):
+    if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
         raise CheckFailed(f"{source} lists {path!r} without a valid sha256")
     return FileEntry(path, sha, size)
 

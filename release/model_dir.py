@@ -4,8 +4,8 @@ Refused with InputError (exit 2), naming the path: symlinks (their bytes would c
 directory), anything that is not a regular file or directory, empty files (KServe's storage initializer
 skips zero-byte objects, so the pod would miss them: `_download_s3` in kserve-storage 0.21.0), and every
 path that breaks the layout rules (`layout_problem`: another numeric directory than `1/`, another file
-in `1/`, `release.json`). Hidden entries (`.ipynb_checkpoints`, `.DS_Store`, ...) are skipped, never
-published, and reported.
+in `1/`, `release.json`, a name that is not UTF-8 or holds a control character: the S3 key could not be
+written). Hidden entries (`.ipynb_checkpoints`, `.DS_Store`, ...) are skipped, never published, and reported.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jukebox.errors import InputError
-from release.manifest import MODEL_FILE, FileEntry, VersionManifest, layout_problem
+from release.manifest import MODEL_FILE, FileEntry, VersionManifest, layout_problem, shown_path
 
 _CHUNK = 1 << 20
 
@@ -73,7 +73,7 @@ def scan_model_dir(model_dir: Path) -> ModelFiles:
 
 def _entry(model_dir: Path, path: Path, rel: str) -> FileEntry | None:
     """The FileEntry of a regular file, None for a directory; InputError for anything else."""
-    where = f"--model {model_dir}: {rel}"
+    where = f"--model {model_dir}: {shown_path(rel)}"
     try:
         info = path.lstat()
     except OSError as error:

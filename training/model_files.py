@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from jukebox.errors import InputError
-from jukebox.inputs import read_text
+from jukebox.inputs import parse_json, read_text
 
 MODEL_PATH = Path("1") / "model.onnx"
 LABELS_FILE = "labels.json"
@@ -30,7 +30,7 @@ METRICS_FILE = "metrics.json"
 MODEL_CARD_FILE = "MODEL_CARD.md"
 METRICS_FORMAT_VERSION = 2  # what training writes
 FORMAT_VERSIONS = (1, 2)  # what a release reads
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,7 @@ def write_json(path: Path, data: Any) -> None:
 
 def parse_labels(text: str, source: str) -> list[str]:
     """A JSON list of strings (country codes in output order)."""
-    try:
-        labels = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(f"{source}: labels are not valid JSON ({error})") from None
+    labels = parse_json(text, source, "labels are ")
     if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
         raise InputError(f"{source}: labels must be a JSON list of strings")
     return labels
@@ -87,11 +84,7 @@ def write_metrics(directory: Path, metrics: dict[str, Any]) -> None:
 def read_model_metrics(path: Path) -> ModelMetrics:
     """Read and check `path` (a metrics.json); InputError naming the file and the field otherwise."""
     text = read_model_file(path, f"a model directory needs the {METRICS_FILE} that training writes")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(f"{path}: not valid JSON ({error})") from None
-    return parse_model_metrics(data, str(path))
+    return parse_model_metrics(parse_json(text, str(path)), str(path))
 
 
 def parse_model_metrics(data: Any, source: str) -> ModelMetrics:
@@ -129,7 +122,7 @@ def _string(holder: dict[str, Any], dotted: str, source: str) -> str:
 
 def _sha256(model: dict[str, Any], source: str) -> str:
     value = model.get("sha256")
-    if not isinstance(value, str) or not _SHA256.match(value):
+    if not isinstance(value, str) or not _SHA256.fullmatch(value):
         raise InputError(f"{source}: model.sha256 must be the 64 hex digit sha256 of the model file")
     return value
 

@@ -22,6 +22,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from jukebox.errors import InputError
+from jukebox.inputs import parse_json
 from training.features import FEATURES
 
 METADATA_KEY = "feature_ranges"
@@ -51,9 +53,9 @@ def training_ranges(songs_X: np.ndarray) -> Ranges:
 def parse_ranges(text: str, source: str) -> Ranges:
     """Validate the JSON of a ranges record; ValueError naming `source` when it is not one."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{source}: not valid JSON ({error})") from None
+        data = parse_json(text, source)
+    except InputError as error:
+        raise ValueError(str(error)) from None
     if not isinstance(data, dict):
         raise ValueError(f"{source}: must be a JSON object of feature -> {{min, max, low, high}}")
     ranges: Ranges = {}

@@ -100,3 +100,30 @@ def test_cli_fetch_and_list(mirror: tuple[str, Path], no_shared: Path, capsys: p
     assert "fetched   serving.kserve.io_servingruntimes.yaml" in capsys.readouterr().out
     assert main(["crds", "list", "--profile", "upstream"]) == 0
     assert "read from the verified download cache" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("http://[::1", "not a URL (Invalid IPv6 URL)"),
+        ("http://mirror:port", "not a URL (Port could not be cast to integer value"),
+        ("ftp://mirror.example.com", "an http:// or https:// URL with a host"),
+        ("mirror.example.com", "an http:// or https:// URL with a host"),
+        ("https://mirror example", "spaces and control characters are not allowed"),
+    ],
+)
+def test_a_base_url_that_is_not_an_http_url_is_exit_2_naming_the_option(
+    value: str, message: str, no_shared: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["crds", "fetch", "--profile", "upstream", "--base-url", value]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --base-url {value!r}: ") and message in err, err
+    assert "Traceback" not in err and not no_shared.exists()
+
+
+def test_a_bad_base_url_from_the_environment_names_the_variable(
+    no_shared: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("JUKEBOX_CRDS_BASE_URL", "http://[::1")
+    assert main(["crds", "fetch", "--profile", "upstream"]) == 2
+    assert "error: JUKEBOX_CRDS_BASE_URL 'http://[::1': not a URL" in capsys.readouterr().err

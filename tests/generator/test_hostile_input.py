@@ -115,6 +115,14 @@ def test_a_directory_named_like_a_spec_is_exit_2(tmp_path: Path) -> None:
         ("environments.prod.namespace", "redhat-ods-applications"),
         ("minio.namespace", "argocd"),
         ("registry.namespace", "kube-public"),
+        ("environments.dev.namespace", "opendatahub-operators"),
+        ("environments.dev.namespace", "knative-eventing"),
+        ("environments.test.namespace", "redhat-ods-applications-auth-provider"),
+        ("environments.test.namespace", "rhods-notebooks"),
+        ("environments.prod.namespace", "kserve-system"),
+        ("environments.prod.namespace", "cert-manager-operator"),
+        ("minio.namespace", "argocd-apps"),
+        ("minio.namespace", "local-path-storage"),
     ],
 )
 def test_reserved_namespaces_are_refused_at_their_field(tmp_path: Path, path: str, value: str) -> None:
@@ -128,6 +136,22 @@ def test_reserved_namespaces_are_refused_at_their_field(tmp_path: Path, path: st
         load_spec(_spec_file(tmp_path, spec))
     problems = {p.path: p.message for p in raised.value.problems}
     assert "is a platform namespace" in problems[path]
+
+
+@pytest.mark.parametrize("value", ["jukebox-dev", "team-kserve", "knative", "istio-demo", "operators-team", "odh-lab"])
+def test_namespaces_that_only_resemble_reserved_ones_are_accepted(tmp_path: Path, value: str) -> None:
+    spec = base_spec()
+    spec["environments"]["dev"]["namespace"] = value
+    assert load_spec(_spec_file(tmp_path, spec)).environments["dev"].namespace == value
+
+
+def test_the_reserved_namespace_message_names_the_rule_and_the_table(tmp_path: Path) -> None:
+    spec = base_spec()
+    spec["environments"]["dev"]["namespace"] = "knative-eventing"
+    with pytest.raises(SpecError) as raised:
+        load_spec(_spec_file(tmp_path, spec))
+    message = {p.path: p.message for p in raised.value.problems}["environments.dev.namespace"]
+    assert message.startswith("'knative-eventing' is a platform namespace (knative-*); reserved: default, kube-*")
 
 
 def test_a_project_namespace_cannot_be_argo_cds_or_the_registrys(tmp_path: Path) -> None:
@@ -176,6 +200,125 @@ def test_a_long_value_is_cut_in_the_message(tmp_path: Path) -> None:
     assert len(str(raised.value)) < 400
 
 
+@pytest.mark.parametrize("where", ["top level", "environments"])
+def test_a_long_key_is_cut_in_the_message(tmp_path: Path, where: str) -> None:
+    spec = base_spec()
+    key = "K" * 100_000
+    if where == "environments":
+        spec["environments"][key] = {"namespace": "jukebox-long"}
+    else:
+        spec[key] = 1
+    with pytest.raises(SpecError) as raised:
+        load_spec(_spec_file(tmp_path, spec))
+    assert len(str(raised.value)) < 600, str(raised.value)[:300]
+    assert "(100000 chars)" in str(raised.value)
+
+
+def test_a_long_key_in_a_pin_file_is_cut_in_the_message(pinned_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = pinned_repo / "specs" / "jukebox.pins" / "dev.yaml"
+    path.write_text(path.read_text() + "? " + "K" * 100_000 + "\n: 1\n")  # an explicit key: no length limit
+    assert main(["render", "--root", str(pinned_repo)]) == 2
+    err = capsys.readouterr().err
+    assert len(err) < 600 and "(100000 chars)" in err
+
+
+# --- nesting and values YAML cannot build -------------------------------------------------------------
+
+DEEP_FLOW = "model: " + "{a: " * 250 + "1" + "}" * 250 + "\n"
+DEEP_BLOCK = "model:\n" + "".join(" " * (i + 1) + "a:\n" for i in range(250)) + " " * 252 + "b: 1\n"
+
+
+@pytest.mark.parametrize("text", [DEEP_FLOW, DEEP_BLOCK], ids=["flow", "block"])
+def test_deep_nesting_in_a_spec_is_exit_2_naming_the_file(tmp_path: Path, text: str) -> None:
+    path = _spec_file(tmp_path, text)
+    result = _jukebox("render", "--root", str(tmp_path), "--no-cache")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"{path}: 1 problem(s)" in result.stderr and "nested deeper than 64 levels (line " in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_deep_nesting_in_a_pin_file_is_exit_2_naming_it(pinned_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = pinned_repo / "specs" / "jukebox.pins" / "dev.yaml"
+    path.write_text(path.read_text() + DEEP_FLOW.replace("model:", "extra:"))
+    assert main(["render", "--root", str(pinned_repo)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: 1 problem(s)" in err and "nested deeper than 64 levels" in err
+
+
+def test_deep_nesting_in_a_secrets_file_is_refused_naming_it(tmp_path: Path) -> None:
+    from jukebox.inputs import load_yaml_file
+
+    path = tmp_path / "secrets.yaml"
+    path.write_text("[" * 300 + "]" * 300)
+    with pytest.raises(SpecError, match=f"{path}: 1 problem\\(s\\)\n  - nested deeper than 64 levels"):
+        load_yaml_file(path, "--secrets-file")
+
+
+def test_nesting_within_the_bound_is_read(tmp_path: Path) -> None:
+    from jukebox.inputs import MAX_NESTING, parse_yaml
+
+    depth = MAX_NESTING - 1
+    assert parse_yaml("a: " + "[" * depth + "1" + "]" * depth, "x")["a"] is not None
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("9" * 5000, "cannot be read (Exceeds the limit (4300 digits)"), ("2024-13-45", "cannot be read (month must")],
+    ids=["5000-digit integer", "impossible date"],
+)
+def test_a_yaml_value_python_cannot_build_is_exit_2(tmp_path: Path, value: str, message: str) -> None:
+    text = yaml.safe_dump(base_spec(), sort_keys=False) + f"extra: {value}\n"
+    path = _spec_file(tmp_path, text)
+    result = _jukebox("render", "--root", str(tmp_path))
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"{path}: 1 problem(s)" in result.stderr and message in result.stderr
+    assert "Traceback" not in result.stderr and "set_int_max_str_digits" not in result.stderr
+
+
+# --- devices and FIFOs in specs/ -------------------------------------------------------------------
+
+
+def _device_spec(root: Path) -> Path:
+    (root / "specs" / "z.yaml").symlink_to("/dev/zero")
+    return root / "specs" / "z.yaml"
+
+
+def _fifo_spec(root: Path) -> Path:
+    os.mkfifo(root / "specs" / "f.yaml")
+    return root / "specs" / "f.yaml"
+
+
+def _device_pin(root: Path) -> Path:
+    pin = root / "specs" / "jukebox.pins" / "dev.yaml"
+    pin.unlink()
+    pin.symlink_to("/dev/zero")
+    return pin
+
+
+def _fifo_pin(root: Path) -> Path:
+    pin = root / "specs" / "jukebox.pins" / "dev.yaml"
+    pin.unlink()
+    os.mkfifo(pin)
+    return pin
+
+
+@pytest.mark.parametrize("cache", [[], ["--no-cache"]], ids=["cache", "no cache"])
+@pytest.mark.parametrize(
+    ("make", "what"),
+    [(_device_spec, "spec file"), (_fifo_spec, "spec file"), (_device_pin, "pin file"), (_fifo_pin, "pin file")],
+    ids=["spec /dev/zero", "spec FIFO", "pin /dev/zero", "pin FIFO"],
+)
+def test_a_device_or_fifo_in_specs_is_exit_2_with_or_without_the_cache(
+    pinned_repo: Path, make: Any, what: str, cache: list[str]
+) -> None:
+    assert _jukebox("render", "--root", str(pinned_repo)).returncode == 0  # the cache knows the repository
+    path = make(pinned_repo)
+    result = _jukebox("render", "--root", str(pinned_repo), *cache, memory_limit=2 * 1024**3)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"{what} {path}: not a regular file (a device, a FIFO or a socket)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 # --- render --out ----------------------------------------------------------------------------------
 
 
@@ -197,6 +340,52 @@ def test_render_out_refuses_the_repositorys_tree_and_the_root(
     assert main(["render", "--spec", str(spec), "--out", str(out)]) == 2
     assert "--out" in capsys.readouterr().err
     assert tree_bytes(rendered_repo) == before
+
+
+@pytest.fixture
+def outside_spec(tmp_path: Path) -> Path:
+    """A spec that belongs to no repository (not in a specs/ directory), for another model."""
+    spec = base_spec()
+    spec["model"]["name"] = "other"
+    path = tmp_path / "elsewhere" / "other.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize("where", [".", "manifests", "manifests/jukebox", "manifests/new/dir", "specs/.."])
+def test_render_out_refuses_any_repository_and_generated_tree_for_a_spec_outside_it(
+    rendered_repo: Path, outside_spec: Path, where: str, capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    """From the repository root, as a user would type it: the spec lives elsewhere."""
+    before = tree_bytes(rendered_repo)
+    monkeypatch.chdir(rendered_repo)
+    assert main(["render", "--spec", str(outside_spec), "--out", where]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --out {where}: ") and "Traceback" not in err
+    assert tree_bytes(rendered_repo) == before
+    assert not (rendered_repo / "manifests" / "manifests").exists()
+
+
+def test_render_out_refuses_the_tree_an_earlier_render_out_wrote(
+    rendered_repo: Path, outside_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "preview"
+    assert main(["render", "--spec", str(outside_spec), "--out", str(out)]) == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    for inside in (out / "manifests", out / "manifests" / "other" / "base"):
+        assert main(["render", "--spec", str(outside_spec), "--out", str(inside)]) == 2
+        assert "inside the generated tree" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert main(["render", "--spec", str(outside_spec), "--out", str(out)]) == 0  # out itself: replaced
+
+
+def test_render_out_names_the_other_repository(
+    rendered_repo: Path, outside_spec: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["render", "--spec", str(outside_spec), "--out", str(rendered_repo)]) == 2
+    err = capsys.readouterr().err
+    assert f"a jukebox repository ({rendered_repo / 'specs'} exists), and the spec is not one of its specs" in err
 
 
 def test_render_out_never_deletes_files_it_did_not_write(rendered_repo: Path, tmp_path: Path) -> None:

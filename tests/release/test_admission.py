@@ -104,6 +104,19 @@ def _other_sha(model_dir: Path) -> None:
     path.write_text(json.dumps(document))
 
 
+def _metrics_text(edit: Callable[[str], str]) -> Callable[[Path], None]:
+    """metrics.json (with the right model.sha256) edited as text: what json.dumps cannot write."""
+
+    def mutate(model_dir: Path) -> None:
+        path = write_metrics(model_dir, {"accuracy": 0.5})
+        path.write_text(edit(path.read_text()))
+
+    return mutate
+
+
+_DEEP = "[" * 300 + "]" * 300
+
+
 BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
     "truncated onnx": (_truncate, r"1/model\.onnx: onnxruntime cannot load it"),
     "random bytes": (_random_bytes, r"1/model\.onnx: onnxruntime cannot load it"),
@@ -124,6 +137,18 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
     "no primary metric": (_metrics({"f1": 0.5}), r"metrics\.json: no metrics\.accuracy, the spec's release"),
     "sha mismatch": (_other_sha, r"metrics\.json: model\.sha256 is 0{64}, but .*1/model\.onnx has sha256"),
     "metrics format 3": (_write("metrics.json", b'{"format_version": 3}'), r"format_version 3; this jukebox reads"),
+    "file name not utf-8": (_write(os.fsdecode(b"\xff.txt"), b"x"), r": '\\xff\.txt': its name is not valid UTF-8"),
+    "control character in a name": (_write("notes\x1b.md", b"x"), r"'notes\\x1b\.md': not a plain relative path"),
+    "labels nested deeply": (_write("labels.json", _DEEP.encode()), r"labels\.json: .*nested deeper than 64 levels"),
+    "ranges nested deeply": (_write("feature_ranges.json", _DEEP.encode()), r"feature_ranges\.json: .*nested deeper"),
+    "metrics nested deeply": (
+        _metrics_text(lambda text: text.replace('"params": {', f'"params": {{"deep": {_DEEP}, ', 1)),
+        r"metrics\.json: not valid JSON \(nested deeper than 64 levels\)",
+    ),
+    "metrics 5000-digit integer": (
+        _metrics_text(lambda text: text.replace('"seed": 0', '"seed": ' + "9" * 5000, 1)),
+        r"metrics\.json: not valid JSON \(a number of 5000 digits; at most 4300 are read\)",
+    ),
 }
 
 
