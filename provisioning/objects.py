@@ -6,6 +6,7 @@ import base64
 import copy
 from typing import Any
 
+from generator.kinds import KINDS
 from generator.platform.names import MERGED_ANNOTATION
 
 REDACTED = "<redacted>"
@@ -21,10 +22,20 @@ def identity(obj: dict[str, Any]) -> str:
 
 def resource_name(obj: dict[str, Any]) -> str:
     """`kind.version.group` as `kubectl get` takes it, unambiguous even when two groups share a kind."""
-    api_version = obj["apiVersion"]
+    return kubectl_resource(obj["apiVersion"], obj["kind"])
+
+
+def kubectl_resource(api_version: str, kind: str) -> str:
     group, _, version = api_version.rpartition("/")
-    kind = obj["kind"].lower()
-    return f"{kind}.{version}.{group}" if group else f"{kind}.{version}"
+    return f"{kind.lower()}.{version}.{group}" if group else f"{kind.lower()}.{version}"
+
+
+def generated_resource(kind: str) -> str:
+    """The `kubectl get` name of a kind the generator writes, from its apiVersion in generator/kinds.py."""
+    api_version = KINDS[kind].api_version
+    if api_version is None:
+        raise ValueError(f"{kind}: its apiVersion depends on the platform profile")
+    return kubectl_resource(api_version, kind)
 
 
 def is_merged(obj: dict[str, Any]) -> bool:

@@ -12,7 +12,7 @@ import yaml
 
 from jukebox.errors import ServiceError
 from provisioning.cluster import Cluster
-from provisioning.objects import FIELD_MANAGER, identity, redacted
+from provisioning.objects import FIELD_MANAGER, generated_resource, identity, redacted
 from provisioning.upstream import APPLY_RETRY_PAUSE_SECONDS, UpstreamInstall
 
 # KServe's installer gives its CRDs 60 s to be Established (v0.20.0 manage.kserve-kustomize.sh, wait_for_crds).
@@ -198,7 +198,9 @@ class InstallUpstream(Step):
     def installed_version(self, ctx: Context) -> str | None:
         if self.install.marker and not ctx.cluster.get(*self.install.marker):
             return None
-        live = ctx.cluster.get("deployment.v1.apps", self.install.probe_deployment, self.install.probe_namespace)
+        live = ctx.cluster.get(
+            generated_resource("Deployment"), self.install.probe_deployment, self.install.probe_namespace
+        )
         if not live:
             return None
         images = [c.get("image", "") for c in live["spec"]["template"]["spec"].get("containers", [])]
@@ -275,7 +277,7 @@ class Wait(Step):
 def deployments_available(namespace: str, names: tuple[str, ...]) -> Callable[[Context], str | None]:
     def ready(ctx: Context) -> str | None:
         for name in names:
-            live = ctx.cluster.get("deployment.v1.apps", name, namespace)
+            live = ctx.cluster.get(generated_resource("Deployment"), name, namespace)
             condition = _condition(live, "Available")
             if not condition or condition.get("status") != "True":
                 return None
@@ -304,7 +306,7 @@ def workloads_ready(
 
 def csv_succeeded(namespace: str, subscription: str) -> Callable[[Context], str | None]:
     def ready(ctx: Context) -> str | None:
-        sub = ctx.cluster.get("subscription.v1alpha1.operators.coreos.com", subscription, namespace)
+        sub = ctx.cluster.get(generated_resource("Subscription"), subscription, namespace)
         csv_name = (sub or {}).get("status", {}).get("installedCSV")
         if not csv_name:
             return None
@@ -351,7 +353,7 @@ def phase_is(resource: str, name: str, namespace: str | None, phase: str) -> Cal
 def applications_healthy(namespace: str, names: tuple[str, ...]) -> Callable[[Context], str | None]:
     def ready(ctx: Context) -> str | None:
         for name in names:
-            app = ctx.cluster.get("application.v1alpha1.argoproj.io", name, namespace)
+            app = ctx.cluster.get(generated_resource("Application"), name, namespace)
             status = (app or {}).get("status", {})
             if status.get("sync", {}).get("status") != "Synced" or status.get("health", {}).get("status") != "Healthy":
                 return None

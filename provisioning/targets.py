@@ -16,7 +16,7 @@ from generator.render import render_document
 from generator.spec import Spec
 from jukebox.errors import InputError
 from provisioning import secrets, upstream
-from provisioning.objects import secret_data
+from provisioning.objects import generated_resource, kubectl_resource, secret_data
 from provisioning.steps import (
     ApplyKustomization,
     ApplyObjects,
@@ -144,7 +144,7 @@ def bootstrap_steps(opts: Options) -> list[Step]:
             [f"Application {argocd_ns}/{app} sync=Synced health=Healthy" for app in apps],
             applications_healthy(argocd_ns, apps),
             namespaces=[argocd_ns, *secret_namespaces(spec)],
-            watched=[("application.v1alpha1.argoproj.io", app, argocd_ns) for app in apps],
+            watched=[(generated_resource("Application"), app, argocd_ns) for app in apps],
             failure="the Applications did not become Synced/Healthy in time",
         ),
     ]
@@ -213,19 +213,13 @@ def _permission(verb: str, resource: str) -> Callable[[int, str, str], str | Non
     return verify
 
 
-def _resource(api_version: str, kind: str) -> str:
-    """`kind.version.group`, the unambiguous name `oc get` takes."""
-    group, _, version = api_version.rpartition("/")
-    return f"{kind.lower()}.{version}.{group}"
-
-
 def openshift_plan(opts: Options) -> list[Step]:
     spec, settings = opts.spec, opts.settings
     profile = settings.platform_profile
     tree = directories(openshift_manifests(opts.all_specs, settings))
     root = names.OPENSHIFT_DIR
     gitops_operator, openshift_ai_operator = operators(settings)
-    dsc = _resource(profile.dsc_api_version or "", "DataScienceCluster")
+    dsc = kubectl_resource(profile.dsc_api_version or "", "DataScienceCluster")
     argocd_ns = spec.gitops.argocd_namespace
     steps: list[Step] = openshift_preflight(opts)
     steps.append(ApplyObjects("operators: Namespaces, OperatorGroups, Subscriptions", tree[f"{root}/operators"]))
@@ -236,7 +230,7 @@ def openshift_plan(opts: Options) -> list[Step]:
                 [f"Subscription {operator.namespace}/{operator.package} -> installedCSV phase Succeeded"],
                 csv_succeeded(operator.namespace, operator.package),
                 namespaces=[operator.namespace],
-                watched=[("subscription.v1alpha1.operators.coreos.com", operator.package, operator.namespace)],
+                watched=[(generated_resource("Subscription"), operator.package, operator.namespace)],
                 failure=(
                     f"operator install timeout: {operator.package} (channel {operator.channel}, source "
                     f"{operator.source}) did not reach Succeeded"
@@ -268,9 +262,9 @@ def openshift_plan(opts: Options) -> list[Step]:
         Wait(
             f"Argo CD instance {argocd_ns} available",
             [f"ArgoCD {argocd_ns}/{argocd_ns} phase Available"],
-            phase_is("argocd.v1beta1.argoproj.io", argocd_ns, argocd_ns, "Available"),
+            phase_is(generated_resource("ArgoCD"), argocd_ns, argocd_ns, "Available"),
             namespaces=[argocd_ns],
-            watched=[("argocd.v1beta1.argoproj.io", argocd_ns, argocd_ns)],
+            watched=[(generated_resource("ArgoCD"), argocd_ns, argocd_ns)],
         ),
         ApplyObjects(
             "GitOps: what the Argo CD controller may sync; the InferenceService health check (ArgoCD CR)",
@@ -283,15 +277,13 @@ def openshift_plan(opts: Options) -> list[Step]:
             f"model registry {spec.registry.name} available",
             [f"ModelRegistry {spec.registry.namespace}/{spec.registry.name} Available"],
             condition_true(
-                "modelregistry.v1beta1.modelregistry.opendatahub.io",
+                generated_resource("ModelRegistry"),
                 spec.registry.name,
                 spec.registry.namespace,
                 "Available",
             ),
             namespaces=[spec.registry.namespace],
-            watched=[
-                ("modelregistry.v1beta1.modelregistry.opendatahub.io", spec.registry.name, spec.registry.namespace)
-            ],
+            watched=[(generated_resource("ModelRegistry"), spec.registry.name, spec.registry.namespace)],
         ),
         *bootstrap_steps(opts),
     ]

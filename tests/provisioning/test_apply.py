@@ -172,3 +172,17 @@ def test_wait_times_out_with_diagnostics() -> None:
         wait.execute(Context(cluster, log=lambda _: None))
     assert "--- events in ns" in str(error.value)
     assert any("events" in call for call in fake.calls)
+
+
+def test_resource_names_come_from_the_generators_kind_table() -> None:
+    """What provisioning watches is what render writes: one apiVersion per kind (generator/kinds.py)."""
+    from generator.kinds import KINDS
+    from provisioning.objects import generated_resource
+
+    assert generated_resource("Deployment") == "deployment.v1.apps"
+    assert generated_resource("ModelRegistry") == "modelregistry.v1beta1.modelregistry.opendatahub.io"
+    assert generated_resource("Namespace") == "namespace.v1"
+    for kind, entry in KINDS.items():
+        if entry.api_version is None:
+            with pytest.raises(ValueError, match="platform profile"):
+                generated_resource(kind)
