@@ -29,6 +29,7 @@ import yaml
 
 import training.params as training_params
 from generator.pin_file import pins_dir
+from jukebox.errors import InputError
 from jukebox.fsutil import atomic_write_text
 from jukebox.inputs import MAX_INPUT_BYTES, read_bytes
 
@@ -69,8 +70,10 @@ def code_digest() -> str:
 def spec_key(spec_path: Path, display_path: str) -> str:
     """Hash of everything a spec's output depends on: code, its displayed path, spec and pin file bytes.
 
-    Read like the loader reads them (`jukebox.inputs.read_bytes`, bounded, regular files only): a spec or pin
-    that is a device, a FIFO or too large is InputError here, as it is without the cache."""
+    Read like the loader reads them (`jukebox.inputs.read_bytes`, bounded, regular files only): a spec that is
+    a device, a FIFO or too large is InputError here, as it is without the cache. A pin file that cannot be read
+    so is hashed as unreadable and left to the loader, which refuses it when it is an environment's pin and
+    ignores it otherwise, as it does without the cache."""
     digest = hashlib.sha256(code_digest().encode())
     digest.update(display_path.encode())
     digest.update(read_bytes(spec_path, "spec file", MAX_INPUT_BYTES))
@@ -78,8 +81,15 @@ def spec_key(spec_path: Path, display_path: str) -> str:
     if pins.is_dir():
         for pin_file in sorted(pins.glob("*.yaml")):
             digest.update(pin_file.name.encode())
-            digest.update(read_bytes(pin_file, "pin file", MAX_INPUT_BYTES))
+            digest.update(_pin_bytes(pin_file))
     return digest.hexdigest()
+
+
+def _pin_bytes(pin_file: Path) -> bytes:
+    try:
+        return read_bytes(pin_file, "pin file", MAX_INPUT_BYTES)
+    except InputError as error:
+        return f"unreadable: {error}".encode()
 
 
 def _text_sha(text: str) -> str:

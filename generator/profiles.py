@@ -199,8 +199,10 @@ _OVMS_UPSTREAM = OvmsRuntime(
 # overlays/rhoai/kustomization.yaml puts it in `redhat-ods-applications`, the DSCI's applicationsNamespace
 # default ([rhods X] api/dscinitialization/*/dscinitialization_types*.go `+kubebuilder:default`; 3.x
 # pkg/cluster/cluster_config.go GetApplicationNamespace for self-managed RHOAI).
+# The DSCI's applicationsNamespace default (sources above); the DSCI we render sets it explicitly.
+OPENSHIFT_AI_APPLICATIONS_NAMESPACE = "redhat-ods-applications"
 _DSPO_OPENSHIFT_AI = PipelinesOperator(
-    namespace="redhat-ods-applications",
+    namespace=OPENSHIFT_AI_APPLICATIONS_NAMESPACE,
     pod_labels={"app.kubernetes.io/name": "data-science-pipelines-operator"},
     source="data-science-pipelines-operator rhoai-X controllers/storage.go; rhods-operator rhoai-X "
     "prefetched-manifests/datasciencepipelines/manager/manager.yaml, overlays/rhoai",

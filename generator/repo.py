@@ -341,6 +341,12 @@ def check_render_target(out: Path, spec_path: Path) -> None:
         )
     if (target / SPECS_DIR).is_dir():
         raise InputError(f"--out {out}: {_repository_refusal(target, spec_path)}")
+    specs = _specs_directory_holding(target, spec_path)
+    if specs is not None:
+        raise InputError(
+            f"--out {out}: inside {specs}, where specs are kept (the render would add manifests/ and a "
+            "kustomization.yaml that `jukebox render` then reads as a spec). Choose a directory outside it"
+        )
     if target.exists() and not target.is_dir():
         raise InputError(f"--out {out}: exists and is not a directory")
     for foreign in _files_not_rendered_by_us(target):
@@ -358,6 +364,20 @@ def _generated_tree_holding(target: Path) -> Path | None:
             continue
         parent = directory.parent
         if (parent / SPECS_DIR).is_dir() or _rendered_by_us(parent / ROOT_KUSTOMIZATION):
+            return directory
+    return None
+
+
+def _specs_directory_holding(target: Path, spec_path: Path) -> Path | None:
+    """The folder of the spec, or a repository's `specs/` (beside its manifests/ or root kustomization.yaml),
+    that is `target` or holds it. None when there is none."""
+    spec_folder = spec_path.resolve().parent
+    for directory in (target, *target.parents):
+        if directory == spec_folder:
+            return directory
+        if directory.name == SPECS_DIR and (
+            (directory.parent / MANIFESTS_DIR).is_dir() or (directory.parent / ROOT_KUSTOMIZATION).is_file()
+        ):
             return directory
     return None
 

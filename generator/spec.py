@@ -49,8 +49,10 @@ RESERVED_NAMESPACES = (
     "rhods-*",
     "opendatahub",
     "opendatahub-*",
+    # KServe's own namespaces (v0.20.0 config/: the Namespace `kserve`, inferenceservice-config `jobNamespace`),
+    # not `kserve-*`: its samples deploy InferenceServices to `kserve-test`.
     "kserve",
-    "kserve-*",
+    "kserve-localmodel-jobs",
     "knative-*",
     "istio-system",
     "cert-manager",

@@ -87,8 +87,15 @@ def require_readable_file(path: str | Path, what: str) -> Path:
     return path
 
 
+def _too_many_digits(value: int) -> bool:
+    limit = sys.get_int_max_str_digits()
+    return bool(limit) and value.bit_length() > limit * 3.32  # log2(10) bits per decimal digit, rounded down
+
+
 def shorten(value: Any, limit: int = SHOWN_VALUE_CHARS) -> str:
     """repr of a value for an error message, cut to `limit` characters."""
+    if isinstance(value, int) and _too_many_digits(value):
+        return f"<an integer of {value.bit_length()} bits>"
     text = repr(value)
     return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text)} chars)"
 
@@ -126,11 +133,16 @@ def _readable_scalar(tag: str) -> Any:
 
     def checked(loader: Any, node: yaml.ScalarNode) -> Any:
         try:
-            return construct(loader, node)
+            value = construct(loader, node)
         except ValueError as error:
             reason = str(error).split(";")[0]  # not Python's advice to raise its digit limit
             problem = f"{shorten(node.value)} cannot be read ({reason})"
             raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
+        if isinstance(value, int) and _too_many_digits(value):
+            # Hex, octal and YAML 1.1 base-60 integers are built without Python's decimal digit limit.
+            problem = f"{shorten(node.value)} cannot be read (an integer past {sys.get_int_max_str_digits()} digits)"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
+        return value
 
     return checked
 
@@ -193,17 +205,30 @@ def load_yaml_file(path: Path, what: str) -> Any:
     return parse_yaml(read_text(path, what), str(path))
 
 
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_A_BRACKET = re.compile(r"[^][{}]+")
+_JSON_SPECIAL = re.compile(r'[\\"\[\]{}]')
 
 
 def _json_depth(text: str) -> int:
-    """How deep the arrays and objects of `text` nest (brackets inside strings do not count)."""
-    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text))
+    """How deep the arrays and objects of `text` nest (brackets inside strings do not count); one linear pass."""
     depth = deepest = 0
-    for bracket in brackets:
-        depth += 1 if bracket in "[{" else -1
-        deepest = max(deepest, depth)
+    in_string = False
+    escaped_at = -1  # the position a backslash in a string escapes
+    for match in _JSON_SPECIAL.finditer(text):
+        at, char = match.start(), match.group()
+        if at == escaped_at:
+            continue
+        if in_string:
+            if char == "\\":
+                escaped_at = at + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
     return deepest
 
 

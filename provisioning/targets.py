@@ -11,7 +11,7 @@ from generator.names import application_name, storage_application_name
 from generator.objects.common import Manifest
 from generator.platform import kind_manifests, names, openshift_manifests, operators
 from generator.platform.settings import PlatformSettings
-from generator.profiles import KindStack
+from generator.profiles import OPENSHIFT_AI_APPLICATIONS_NAMESPACE, KindStack
 from generator.render import render_document
 from generator.spec import Spec
 from jukebox.errors import InputError
@@ -256,7 +256,7 @@ def openshift_plan(opts: Options) -> list[Step]:
             "DataScienceCluster ready",
             [f"DataScienceCluster {settings.data_science_cluster} Ready"],
             condition_true(dsc, settings.data_science_cluster, None, "Ready"),
-            namespaces=[names.OPENSHIFT_AI_APPLICATIONS_NAMESPACE, openshift_ai_operator.namespace],
+            namespaces=[OPENSHIFT_AI_APPLICATIONS_NAMESPACE, openshift_ai_operator.namespace],
             watched=[(dsc, settings.data_science_cluster, None)],
         ),
         Wait(

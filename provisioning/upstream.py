@@ -26,8 +26,9 @@ class UpstreamInstall:
     attempts: int = 1
 
 
-# KServe's own installer retries these applies 3 times, 5 s apart
-# (kserve v0.20.0 hack/setup/quick-install/kserve-standard-mode-full-install-with-manifests.sh, retry_command 3 5).
+# KServe's own installer retries the cluster resources' applies (runtimes, LLM configs) 3 times, 5 s apart
+# (kserve v0.20.0 hack/setup/quick-install/kserve-standard-mode-full-install-with-manifests.sh, retry_command 3 5);
+# we retry kserve.yaml the same way too (our choice: its webhooks may not answer yet on a re-run).
 KSERVE_APPLY_ATTEMPTS = 3
 APPLY_RETRY_PAUSE_SECONDS = 5.0
 

@@ -28,7 +28,7 @@ from release.admission import admit
 from release.connections import NO_OPTIONS, Connection, Services, connect_or_start_local
 from release.environments import load_for_env
 from release.gate import quality_gate
-from release.manifest import MANIFEST_FILE, DirectoryDiffers
+from release.manifest import MANIFEST_FILE, DirectoryDiffers, shown_path
 from release.model_dir import ModelFiles, scan_model_dir
 from release.pin_changes import describe_pin_change, make_pin, ship_commands
 from release.registry import RegisteredVersion, Registration, Registry
@@ -174,7 +174,7 @@ def admit_model_dir(
     """Scan the model directory and admit it (servable, finite metrics) before anything is contacted."""
     model = scan_model_dir(model_dir)
     if model.skipped:
-        out(f"note: hidden entries are not published: {', '.join(model.skipped)}")
+        out(f"note: hidden entries are not published: {', '.join(shown_path(name) for name in model.skipped)}")
     with _timed({} if timings is None else timings, "admit"):
         admitted = admit(model, spec.release.primary_metric)
     out(admitted.summary())

@@ -173,7 +173,17 @@ def _notes(args: argparse.Namespace, client: Any) -> Any:
     from serving import contract
 
     if args.labels:
-        return contract.notes_from_path(Path(args.labels), "--labels")
+        local = contract.notes_from_path(Path(args.labels), "--labels")
+        if local.ranges is not None:
+            return local
+        # A bare labels.json names the countries; the ranges may still come from `jukebox serve`.
+        return contract.ModelNotes(local.labels, _remote_notes(client).ranges, local.semantics)
+    return _remote_notes(client)
+
+
+def _remote_notes(client: Any) -> Any:
+    from serving import contract
+
     remote = client.model_notes() or {}
     labels = remote.get("labels") if isinstance(remote.get("labels"), list) else None
     semantics = remote.get("output_semantics") if remote.get("output_semantics") in contract.SEMANTICS else None
@@ -205,7 +215,8 @@ def _warnings(
     for warning in server:
         print(f"warning from the server: {warning}", file=sys.stderr)
     if not ranges and not server:
-        where = f"--labels {labels_option} holds none" if labels_option else "the server publishes none"
+        where = f"--labels {labels_option} holds none and" if labels_option else ""
+        where = f"{where} the server publishes none".strip()
         print(
             f"note: input ranges were not checked (no training ranges: {where}); "
             "pass --labels MODEL_DIR (the trained model directory) to check them",

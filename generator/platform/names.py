@@ -15,7 +15,6 @@ LABELS = {"app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": 
 
 # OpenShift AI: the operator's namespace, where it installs the applications, and its default DSCI.
 OPENSHIFT_AI_OPERATOR_NAMESPACE = "redhat-ods-operator"
-OPENSHIFT_AI_APPLICATIONS_NAMESPACE = "redhat-ods-applications"
 DSCI_NAME = "default-dsci"
 
 REGISTRY_DB_PORT = 3306

@@ -16,7 +16,7 @@ from generator.objects.common import (
 )
 from generator.platform import health, names
 from generator.platform.settings import KindSettings, OperatorCatalog, PlatformSettings, RegistryDatabase
-from generator.profiles import KIND_UID, Profile
+from generator.profiles import KIND_UID, OPENSHIFT_AI_APPLICATIONS_NAMESPACE, Profile
 from generator.spec import Spec
 
 T = "platform"
@@ -146,7 +146,7 @@ def dscinitialization(profile: Profile, path: str) -> Manifest | None:
                 names.MERGED_ANNOTATION: "operator's default: server-side apply owns these spec fields only"
             },
             "spec": {
-                "applicationsNamespace": names.OPENSHIFT_AI_APPLICATIONS_NAMESPACE,
+                "applicationsNamespace": OPENSHIFT_AI_APPLICATIONS_NAMESPACE,
                 "serviceMesh": {"managementState": "Removed"},
             },
         },
@@ -198,7 +198,8 @@ def registry_pipelines_policy(spec: Spec, pipeline_namespaces: list[str], path: 
     `<registry>-https-route` NetworkPolicy, which admits only the router (and on 3.5 namespaces labelled
     `opendatahub.io/generated-namespace`): red-hat-data-services/model-registry-operator rhoai-2.22 @d26a43d1
     `internal/controller/config/templates/oauth-proxy/proxy-network-policy.yaml.tmpl`, rhoai-3.3 @bde6a1dd and
-    rhoai-3.5 @74451461 `.../kube-rbac-proxy/kube-rbac-proxy-network-policy.yaml.tmpl` (same pod selector).
+    rhoai-3.5 @74451461 `.../kube-rbac-proxy/kube-rbac-proxy-network-policy.yaml.tmpl`. Ours selects the same
+    pods by `app` and `component`; 3.x adds `app.kubernetes.io/name` to its own selector, which they also carry.
     """
     name = spec.registry.name
     peers = {

@@ -119,7 +119,8 @@ def test_a_directory_named_like_a_spec_is_exit_2(tmp_path: Path) -> None:
         ("environments.dev.namespace", "knative-eventing"),
         ("environments.test.namespace", "redhat-ods-applications-auth-provider"),
         ("environments.test.namespace", "rhods-notebooks"),
-        ("environments.prod.namespace", "kserve-system"),
+        ("environments.prod.namespace", "kserve"),
+        ("environments.prod.namespace", "kserve-localmodel-jobs"),
         ("environments.prod.namespace", "cert-manager-operator"),
         ("minio.namespace", "argocd-apps"),
         ("minio.namespace", "local-path-storage"),
@@ -138,7 +139,9 @@ def test_reserved_namespaces_are_refused_at_their_field(tmp_path: Path, path: st
     assert "is a platform namespace" in problems[path]
 
 
-@pytest.mark.parametrize("value", ["jukebox-dev", "team-kserve", "knative", "istio-demo", "operators-team", "odh-lab"])
+@pytest.mark.parametrize(
+    "value", ["jukebox-dev", "team-kserve", "kserve-test", "knative", "istio-demo", "operators-team", "odh-lab"]
+)
 def test_namespaces_that_only_resemble_reserved_ones_are_accepted(tmp_path: Path, value: str) -> None:
     spec = base_spec()
     spec["environments"]["dev"]["namespace"] = value
@@ -263,8 +266,13 @@ def test_nesting_within_the_bound_is_read(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [("9" * 5000, "cannot be read (Exceeds the limit (4300 digits)"), ("2024-13-45", "cannot be read (month must")],
-    ids=["5000-digit integer", "impossible date"],
+    [
+        ("9" * 5000, "cannot be read (Exceeds the limit (4300 digits)"),
+        ("0x" + "f" * 4000, "cannot be read (an integer past 4300 digits)"),
+        ("1" + ":00" * 3000, "cannot be read (an integer past 4300 digits)"),  # YAML 1.1 base 60
+        ("2024-13-45", "cannot be read (month must"),
+    ],
+    ids=["5000-digit integer", "huge hex integer", "huge base-60 integer", "impossible date"],
 )
 def test_a_yaml_value_python_cannot_build_is_exit_2(tmp_path: Path, value: str, message: str) -> None:
     text = yaml.safe_dump(base_spec(), sort_keys=False) + f"extra: {value}\n"
@@ -319,6 +327,23 @@ def test_a_device_or_fifo_in_specs_is_exit_2_with_or_without_the_cache(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("stray", ["large", "directory", "fifo"])
+def test_a_stray_file_among_the_pins_gives_the_same_answer_with_and_without_the_cache(
+    pinned_repo: Path, stray: str
+) -> None:
+    """Only the environments' pins are read; a file no environment names changes nothing, cached or not."""
+    path = pinned_repo / "specs" / "jukebox.pins" / "old.yaml"
+    if stray == "large":
+        path.write_bytes(b"#" * (2 * 1024 * 1024))
+    elif stray == "directory":
+        path.mkdir()
+    else:
+        os.mkfifo(path)
+    for cache in ([], ["--no-cache"], []):
+        result = _jukebox("render", "--root", str(pinned_repo), *cache)
+        assert result.returncode == 0, result.stderr[-2000:]
+
+
 # --- render --out ----------------------------------------------------------------------------------
 
 
@@ -330,7 +355,7 @@ def rendered_repo(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("where", ["manifests", "manifests/jukebox", ".", "/"])
+@pytest.mark.parametrize("where", ["manifests", "manifests/jukebox", ".", "/", "specs", "specs/preview"])
 def test_render_out_refuses_the_repositorys_tree_and_the_root(
     rendered_repo: Path, where: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -353,7 +378,9 @@ def outside_spec(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("where", [".", "manifests", "manifests/jukebox", "manifests/new/dir", "specs/.."])
+@pytest.mark.parametrize(
+    "where", [".", "manifests", "manifests/jukebox", "manifests/new/dir", "specs/..", "specs", "specs/new"]
+)
 def test_render_out_refuses_any_repository_and_generated_tree_for_a_spec_outside_it(
     rendered_repo: Path, outside_spec: Path, where: str, capsys: pytest.CaptureFixture[str], monkeypatch: Any
 ) -> None:
@@ -365,6 +392,14 @@ def test_render_out_refuses_any_repository_and_generated_tree_for_a_spec_outside
     assert err.startswith(f"error: --out {where}: ") and "Traceback" not in err
     assert tree_bytes(rendered_repo) == before
     assert not (rendered_repo / "manifests" / "manifests").exists()
+
+
+def test_render_out_refuses_the_folder_of_the_spec(outside_spec: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A kustomization.yaml written beside the spec would be read as a spec by the next render there."""
+    for out in (outside_spec.parent, outside_spec.parent / "preview"):
+        assert main(["render", "--spec", str(outside_spec), "--out", str(out)]) == 2
+        assert "where specs are kept" in capsys.readouterr().err
+    assert sorted(p.name for p in outside_spec.parent.iterdir()) == ["other.yaml"]
 
 
 def test_render_out_refuses_the_tree_an_earlier_render_out_wrote(

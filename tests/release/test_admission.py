@@ -199,6 +199,19 @@ def test_hidden_entries_are_skipped_and_said_so(
     assert not any(".ipynb" in o["Key"] for o in listing)
 
 
+def test_a_hidden_entry_whose_name_is_not_utf8_is_named_safely(
+    env: LocalServices, spec_path: Path, make_model: Callable[..., Path]
+) -> None:
+    """The note names it by its bytes' repr: a strict UTF-8 stdout would otherwise raise mid-release."""
+    model = make_model(seed=1)
+    (model / os.fsdecode(b".\xff-notes")).write_text("x")
+    command = [sys.executable, "-m", "jukebox", "release", "--spec", str(spec_path), "--model", str(model)]
+    strict = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    done = subprocess.run([*command, "--dry-run"], cwd=ROOT, env=strict, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "hidden entries are not published: '.\\xff-notes'" in done.stdout
+
+
 def test_a_trained_model_is_admitted(trained_model: Path, env: LocalServices, spec_path: Path) -> None:
     """What `jukebox train` writes passes admission as is (real ONNX export, real metrics.json)."""
     from release.admission import admit

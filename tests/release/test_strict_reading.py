@@ -82,6 +82,22 @@ def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "depth"),
+    [
+        ('["a]]]]\\"[[[[", [1]]', 2),  # an escaped quote does not end the string
+        ('{"a\\\\": [[1]]}', 3),  # an escaped backslash does not escape the closing quote
+        ('["\\\\"]', 1),
+        ('[' * 3 + '"' + '\\"' * 1000, 3),  # unclosed, full of escaped quotes (a regex scan went quadratic)
+    ],
+    ids=["escaped quote", "escaped backslash", "only a backslash", "unclosed string"],
+)
+def test_the_nesting_scan_follows_json_strings(text: str, depth: int) -> None:
+    from jukebox.inputs import _json_depth
+
+    assert _json_depth(text) == depth
+
+
+@pytest.mark.parametrize(
     ("name", "message"),
     [
         (os.fsdecode(b"\xff.txt"), r"^'\\xff\.txt': its name is not valid UTF-8"),

@@ -300,7 +300,16 @@ def test_labels_json_alone_does_not_check_the_ranges(ovms_like_server, model_dir
     code, _, err = run(capsys, "predict", "--url", ovms_like_server.url, "--song", "Live Forever",
                        "--songs", str(songs), "--labels", str(model_dir / "labels.json"))  # fmt: skip
     assert code == 0, err
-    assert f"{RANGES_NOTE} (no training ranges: --labels {model_dir / 'labels.json'} holds none)" in err
+    note = f"{RANGES_NOTE} (no training ranges: --labels {model_dir / 'labels.json'} holds none and the server"
+    assert note in err
+
+
+def test_labels_json_against_jukebox_serve_uses_the_servers_ranges(server, model_dir, songs, capsys):
+    """The countries from a bare labels.json, the ranges from `jukebox serve`: checked, no note."""
+    code, _, err = run(capsys, "predict", "--url", server.url, "--song", "Live Forever",
+                       "--songs", str(songs), "--labels", str(model_dir / "labels.json"))  # fmt: skip
+    assert code == 0, err
+    assert RANGES_NOTE not in err
 
 
 def test_jukebox_serve_publishes_ranges_so_there_is_no_note(server, songs, capsys):
