@@ -19,12 +19,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from jukebox.errors import InputError
 from jukebox.inputs import parse_json
 from training.features import FEATURES
+
+if TYPE_CHECKING:  # numpy is imported where it is used: release and the CLI load this module for its names
+    import numpy as np
 
 METADATA_KEY = "feature_ranges"
 RANGES_FILE = "feature_ranges.json"
@@ -38,6 +40,8 @@ Ranges = dict[str, dict[str, float]]
 
 def training_ranges(songs_X: np.ndarray) -> Ranges:
     """The ranges of the (songs, 13) training feature matrix, one row per song."""
+    import numpy as np
+
     low, high = np.quantile(songs_X, QUANTILES, axis=0)
     return {
         name: {
@@ -86,6 +90,8 @@ def _number(value: float) -> str:
 
 def out_of_range(columns: Mapping[str, np.ndarray], ranges: Ranges | None) -> list[list[str]]:
     """Per row, one message per feature whose value is far outside its training range (or not finite)."""
+    import numpy as np
+
     n = len(next(iter(columns.values()))) if columns else 0
     flags: list[list[str]] = [[] for _ in range(n)]
     if not ranges:
