@@ -37,6 +37,9 @@ from release.s3 import S3Store, bucket_of_uri
 
 PINNED_MODEL_CACHE_DIR = Path(".jukebox") / "cache" / "models"  # verified downloads of pinned versions, in the repo
 VERIFIED_FILE = ".verified.json"
+# The record's format. A cache entry recorded in another format (a newer jukebox) is not trusted: the version is
+# downloaded and verified again, and replaces it. A record without the field is format 1.
+VERIFIED_FORMAT_VERSION = 1
 _CHUNK = 1 << 20
 Out = Callable[[str], None]
 
@@ -120,7 +123,8 @@ def _download_into(store: S3Store, pin: Pin, pin_file: Path, storage_path: str, 
         except CheckFailed as failed:
             raise CheckFailed(f"{failed}{_endpoint_hint(pin, store.settings.endpoint)}; refusing to serve it") from None
         files = {rel: entry.sha256 for rel, entry in manifest.files.items()}
-        record = {"sha256": pin.artifact.sha256, "bucket": store.bucket, "files": files}
+        record = {"formatVersion": VERIFIED_FORMAT_VERSION, "sha256": pin.artifact.sha256, "bucket": store.bucket}
+        record |= {"files": files}
         record |= {"storagePath": storage_path, "endpoint": store.settings.endpoint}
         record |= {"manifestSha256": manifest.sha256}
         (work / VERIFIED_FILE).write_text(json.dumps(record, indent=2, sort_keys=True), encoding="utf-8")
@@ -178,6 +182,8 @@ def _verified_cache(target: Path, pin: Pin, bucket: str) -> dict[str, Any] | Non
     if not (target / VERIFIED_FILE).is_file():
         return None
     record = _read_record(target)
+    if record.get("formatVersion", 1) != VERIFIED_FORMAT_VERSION:
+        return None
     files = record.get("files")
     same_source = record.get("storagePath") == pin.artifact.storage_path.strip("/") and (
         not bucket or record.get("bucket") == bucket

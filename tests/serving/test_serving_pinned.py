@@ -253,6 +253,16 @@ def test_the_verified_cache_is_reused_without_s3_and_refetched_when_changed(
     nowhere = {**_aws_env(local_services), "AWS_S3_ENDPOINT": "http://127.0.0.1:9"}
     again = fetch_pinned(spec_path, "dev", env=nowhere, out=lines.append)
     assert not again.downloaded and again.model_dir == first.model_dir and again.files == first.files
+    # A record in another format (a newer jukebox wrote it) is not trusted: S3 is asked again.
+    record_path = first.model_dir / VERIFIED_FILE
+    record = json.loads(record_path.read_text())
+    assert record["formatVersion"] == 1
+    record_path.write_text(json.dumps({**record, "formatVersion": 2}))
+    with pytest.raises(ServiceError, match=re.escape("S3 http://127.0.0.1:9: reading")):
+        fetch_pinned(spec_path, "dev", env=nowhere, out=lines.append)
+    # A record from before the field (format 1) is still trusted.
+    record_path.write_text(json.dumps({k: v for k, v in record.items() if k != "formatVersion"}))
+    assert not fetch_pinned(spec_path, "dev", env=nowhere, out=lines.append).downloaded
     # A cached file changed on disk: downloaded again and verified.
     (first.model_dir / "1" / "model.onnx").write_bytes(b"not the model")
     with pytest.raises(ServiceError, match=re.escape("S3 http://127.0.0.1:9: reading")):
