@@ -34,6 +34,9 @@ from generator.pin_file import pin_path
 from generator.spec import Spec
 
 DSPA_NAME = "dspa"  # the name the OpenShift AI dashboard gives the project's pipeline server
+# The account the operator runs pipeline steps as (rhods-operator rhoai-2.22/3.3/3.5
+# prefetched-manifests/datasciencepipelines/internal/apiserver/default/sa_pipeline-runner.yaml.tmpl).
+PIPELINE_RUNNER_ACCOUNT = f"pipeline-runner-{DSPA_NAME}"
 S3_KEYS = {"accessKey": "AWS_ACCESS_KEY_ID", "secretKey": "AWS_SECRET_ACCESS_KEY"}  # of aws-connection-<name>
 SCHEDULER = "pipeline-scheduler"
 SCHEDULE_SPEC_DIR = "/etc/jukebox/specs"

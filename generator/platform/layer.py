@@ -134,6 +134,8 @@ def openshift_manifests(specs: list[Spec], settings: PlatformSettings) -> list[M
         if callers:
             path = f"{base}/networkpolicy-{name}-allow-pipelines.yaml"
             registries.append(objects.registry_pipelines_policy(spec, callers, path))
+            path = f"{base}/rolebinding-{name}-pipeline-runners.yaml"
+            registries.append(objects.registry_pipeline_runners(spec, callers, path))
     return [
         *_directory(f"{root}/operators", operator_objects),
         *_directory(f"{root}/openshift-ai", openshift_ai),

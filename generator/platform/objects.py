@@ -14,6 +14,7 @@ from generator.objects.common import (
     restricted_pod_security,
     role_ref,
 )
+from generator.objects.pipelines import PIPELINE_RUNNER_ACCOUNT
 from generator.platform import health, names
 from generator.platform.settings import KindSettings, OperatorCatalog, PlatformSettings, RegistryDatabase
 from generator.profiles import KIND_UID, OPENSHIFT_AI_APPLICATIONS_NAMESPACE, Profile
@@ -218,6 +219,29 @@ def registry_pipelines_policy(spec: Spec, pipeline_namespaces: list[str], path: 
                     "from": [{"namespaceSelector": peers}],
                     "ports": [{"protocol": "TCP", "port": names.REGISTRY_PROXY_PORT}],
                 }
+            ],
+        },
+    )
+
+
+def registry_pipeline_runners(spec: Spec, pipeline_namespaces: list[str], path: str) -> Manifest:
+    """Lets the pipeline steps' account of each namespace use the registry: a binding to the Role
+    `registry-user-<name>` the model registry operator creates beside every registry
+    (red-hat-data-services/model-registry-operator rhoai-2.22 @d26a43d1, rhoai-3.3 @bde6a1dd, rhoai-3.5 @74451461
+    `internal/controller/config/templates/role.yaml.tmpl`). Its proxy lets through who may `get` the registry's
+    Service: 2.22 `deployment.yaml.tmpl` `--openshift-delegate-urls`, 3.x `kube-rbac-proxy-config.yaml.tmpl`."""
+    name = spec.registry.name
+    return Manifest(
+        path=path,
+        kind="RoleBinding",
+        name=f"{name}-pipeline-runners",
+        context={
+            "namespace": spec.registry.namespace,
+            "labels": names.LABELS,
+            "role_ref": role_ref("Role", f"registry-user-{name}"),
+            "subjects": [
+                {"kind": "ServiceAccount", "name": PIPELINE_RUNNER_ACCOUNT, "namespace": namespace}
+                for namespace in pipeline_namespaces
             ],
         },
     )

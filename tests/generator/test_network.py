@@ -117,3 +117,28 @@ def test_no_registry_policy_without_pipelines(tmp_path: Path) -> None:
     without = base_spec()
     without.pop("pipelines")
     assert _registry_policies(tmp_path, [without]) == []
+
+
+def test_the_pipeline_steps_account_may_use_the_registry(tmp_path: Path) -> None:
+    """The registry's proxy admits who may `get` its Service: the operator's `registry-user-<name>` Role."""
+    specs = []
+    for index, data in enumerate([base_spec()]):
+        path = tmp_path / f"spec{index}.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        specs.append(load_spec(path))
+    manifests = layer.openshift_manifests(specs, layer.cluster_settings(specs))
+    (binding,) = [render_document(m) for m in manifests if m.kind == "RoleBinding"]
+    assert binding["metadata"]["namespace"] == "rhoai-model-registries"
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": "registry-user-jukebox-registry",
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "pipeline-runner-dspa", "namespace": "jukebox-dev"}
+    ]
+    without = base_spec()
+    without.pop("pipelines")
+    (tmp_path / "spec0.yaml").write_text(yaml.safe_dump(without, sort_keys=False))
+    bare = [load_spec(tmp_path / "spec0.yaml")]
+    assert not [m for m in layer.openshift_manifests(bare, layer.cluster_settings(bare)) if m.kind == "RoleBinding"]

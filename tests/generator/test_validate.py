@@ -50,8 +50,8 @@ def test_all_objects_validate(rendered: Path, shared_dir: Path) -> None:
     assert report.ok, report.summary()
     # argocd 5 + base 2 + overlays (ns, rbac, 3 policies, isvc when pinned, auth objects in prod; in dev the
     # pipeline server, Pipeline and PipelineVersion) + storage 10, and the rhoai-3.3 platform layer (operators 6,
-    # DataScienceCluster, gitops 3, registries 6 with the pipelines' NetworkPolicy) 16
-    assert report.objects == 59
+    # DataScienceCluster, gitops 3, registries 7 with the pipelines' NetworkPolicy and RoleBinding) 17
+    assert report.objects == 60
     assert report.notes[0].startswith("profile rhoai-3.3: CRDs from the reference copies in")
 
 

@@ -120,6 +120,7 @@ def test_openshift_plan_exact() -> None:
         "ModelRegistry/rhoai-model-registries/jukebox-registry",
         # the operator's own policy admits only the router: the dev pipeline server's steps call the Service
         "NetworkPolicy/rhoai-model-registries/jukebox-registry-allow-pipelines",
+        "RoleBinding/rhoai-model-registries/jukebox-registry-pipeline-runners",
     ]
     repo_step = objects["register the git repository with Argo CD (https://github.com/rhoai-mlops/jukebox-gitops.git)"]
     assert len(repo_step) == 1 and repo_step[0].startswith(REPO_SECRET)
