@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,13 +23,12 @@ import yaml
 
 from jukebox.errors import CheckFailed, InputError, ServiceError
 from jukebox.fsutil import atomic_write_bytes, user_cache_dir
-from jukebox.inputs import shorten
+from jukebox.inputs import check_http_url
 
 SOURCES_FILE = Path(__file__).with_name("crd_sources.yaml")
 SHARED_PROFILES_DIR = Path(__file__).resolve().parents[2] / "shared" / "crds" / "profiles"
 DEFAULT_BASE_URL = "https://raw.githubusercontent.com"
 BASE_URL_ENV = "JUKEBOX_CRDS_BASE_URL"
-_UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f]")
 MAX_CRD_BYTES = 16 * 1024 * 1024  # the largest known CRD (InferenceService) is about 2 MB
 Fetcher = Callable[[str], bytes]
 
@@ -164,14 +161,4 @@ def base_url(option: str | None) -> str:
 
 def check_base_url(value: str, where: str) -> str:
     """`value` when it is an http(s) URL with a host; InputError naming `where` (the option) otherwise."""
-    allowed = "an http:// or https:// URL with a host, e.g. https://mirror.example.com/github"
-    if _UNSAFE_IN_URL.search(value):
-        raise InputError(f"{where} {shorten(value)}: spaces and control characters are not allowed; {allowed}")
-    try:
-        parts = urllib.parse.urlsplit(value)
-        parts.port  # noqa: B018 (parses the port: ValueError when it is not a number in range)
-    except ValueError as error:
-        raise InputError(f"{where} {shorten(value)}: not a URL ({error}); {allowed}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"{where} {shorten(value)}: {allowed}")
-    return value
+    return check_http_url(value, where, "https://mirror.example.com/github")

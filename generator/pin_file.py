@@ -18,11 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from jukebox.errors import Problem, SpecError
+from jukebox.fsutil import atomic_write_text
 from jukebox.inputs import dotted_path, load_yaml_file
 
 if TYPE_CHECKING:
     from generator.spec import Spec
-from jukebox.fsutil import atomic_write_text
 
 PIN_HEADER = "# Written by `jukebox release|pin|promote`: do not edit by hand.\n"
 PIN_FORMAT_VERSION: Final = 1

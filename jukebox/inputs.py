@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -75,10 +76,7 @@ def read_text(path: str | Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> 
 def require_readable_file(path: str | Path, what: str) -> Path:
     """`path` as a Path once it is known to be a regular file this process can open (binary formats)."""
     path = Path(path)
-    if path.is_dir():
-        raise InputError(f"{what} {path}: is a directory, not a file")
-    if not path.is_file():
-        raise InputError(f"{what} {path}: no such file")
+    check_regular_file(path, what)
     try:
         with path.open("rb"):
             pass
@@ -96,14 +94,35 @@ def shorten(value: Any, limit: int = SHOWN_VALUE_CHARS) -> str:
     """repr of a value for an error message, cut to `limit` characters."""
     if isinstance(value, int) and _too_many_digits(value):
         return f"<an integer of {value.bit_length()} bits>"
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text)} chars)"
+    return _cut(repr(value), limit)
 
 
 def shorten_key(key: Any, limit: int = SHOWN_VALUE_CHARS) -> str:
     """A key as one segment of a dotted path in an error message, cut to about `limit` characters."""
-    text = str(key)
+    return _cut(str(key), limit)
+
+
+def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text)} chars)"
+
+
+_UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f]")
+
+
+def check_http_url(value: str, where: str, example: str) -> str:
+    """`value` when it is an http(s) URL with a host (and a valid port, if any); InputError naming `where`
+    (the option or variable) and what is allowed otherwise."""
+    allowed = f"an http:// or https:// URL with a host, e.g. {example}"
+    if _UNSAFE_IN_URL.search(value):
+        raise InputError(f"{where} {shorten(value)}: spaces and control characters are not allowed; {allowed}")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (parses the port: ValueError when it is not a number in range)
+    except ValueError as error:
+        raise InputError(f"{where} {shorten(value)}: not a URL ({error}); {allowed}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"{where} {shorten(value)}: {allowed}")
+    return value
 
 
 def dotted_path(loc: Iterable[Any]) -> str:

@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,12 +21,12 @@ from typing import Any
 from generator.pin_file import read_pin
 from generator.repo import repo_of_spec
 from jukebox.errors import CheckFailed, InputError, JukeboxError, QualityGateRefused, ServiceError
+from jukebox.output import Out
 from pipelines.definition import build, require_kfp, settings_for
 from pipelines.steps import ERROR_FILE_ENV, pin_to_json
 from release.connections import NO_OPTIONS, Connection, Services, connect_or_start_local
 from release.environments import load_for_env
 
-Out = Callable[[str], None]
 ERRORS: dict[str, type[JukeboxError]] = {
     cls.__name__: cls for cls in (InputError, CheckFailed, ServiceError, QualityGateRefused, JukeboxError)
 }

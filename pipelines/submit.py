@@ -23,6 +23,7 @@ from generator.loader import load_spec
 from generator.pin_file import read_pin
 from generator.spec import Spec
 from jukebox.errors import CheckFailed, InputError, JukeboxError, ServiceError
+from jukebox.output import Out
 from pipelines.compiled import compile_for_kubernetes
 from pipelines.definition import require_kfp, settings_for
 from pipelines.steps import pin_to_json
@@ -31,7 +32,6 @@ from release.registry import read_token_file
 
 TERMINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELED", "SKIPPED")
 POLL_SECONDS = 10.0
-Out = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +24,7 @@ from generator.pin_file import Pin, pin_path, read_pin, remove_pin, write_pin
 from generator.repo import repo_of_spec
 from generator.spec import Spec
 from jukebox.errors import CheckFailed, InputError, QualityGateRefused
+from jukebox.output import Out
 from release.admission import admit
 from release.connections import NO_OPTIONS, Connection, Services, connect_or_start_local
 from release.environments import load_for_env
@@ -36,7 +37,6 @@ from release.s3 import PublishPlan, S3Store
 from release.versions import check_version, next_patch
 from training.model_files import ModelMetrics
 
-Out = Callable[[str], None]
 MAX_VERSION_SKIPS = 100
 
 

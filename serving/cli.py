@@ -234,17 +234,10 @@ _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
 
 def _check_endpoint(args: argparse.Namespace) -> None:
     """--url, --model and --timeout as a request can use them (exit 2 naming the option otherwise)."""
-    from urllib.parse import urlsplit
-
     from jukebox.errors import InputError
+    from jukebox.inputs import check_http_url
 
-    try:
-        parts = urlsplit(args.url)
-        parts.port  # noqa: B018 (parses the port: ValueError when it is not a number in range)
-    except ValueError as error:
-        raise InputError(f"--url {args.url!r}: not a URL ({error})") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"--url {args.url!r}: must be an http(s)://host[:port] URL")
+    check_http_url(args.url, "--url", "http://127.0.0.1:8888")
     if not _MODEL_NAME.fullmatch(args.model):
         raise InputError(f"--model {args.model!r}: must be a model name (letters, digits, '.', '_', '-')")
     if not 0 < args.timeout < float("inf"):

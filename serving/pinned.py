@@ -29,6 +29,7 @@ from generator.pin_file import Pin, pin_path, read_pin
 from generator.repo import repo_of_spec
 from generator.spec import Spec
 from jukebox.errors import CheckFailed, InputError
+from jukebox.output import Out
 from release.connections import Connection, s3_settings_or_local
 from release.environments import load_for_env
 from release.manifest import MODEL_FILE
@@ -41,7 +42,6 @@ VERIFIED_FILE = ".verified.json"
 # downloaded and verified again, and replaces it. A record without the field is format 1.
 VERIFIED_FORMAT_VERSION = 1
 _CHUNK = 1 << 20
-Out = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ OPENSHIFT_MONITORING = {"namespaceSelector": {"matchLabels": {"network.openshift
 SERVERLESS_NAMESPACES = ("istio-system", "knative-serving", "knative-serving-ingress")
 
 
-def _namespaces(names: list[str]) -> dict[str, Any]:
+def namespaces_peer(names: list[str]) -> dict[str, Any]:
     return {
         "namespaceSelector": {
             "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": sorted(names)}]
@@ -50,7 +50,7 @@ def environment_policies(env: EnvironmentView, root: str) -> list[Manifest]:
     if env.serving.deployment_mode == "Serverless":
         extra += SERVERLESS_NAMESPACES
     if extra:
-        callers.append(_namespaces(extra))
+        callers.append(namespaces_peer(extra))
     policies = [
         default_deny(f"{root}/networkpolicy-default-deny-ingress.yaml"),
         # Workbenches and pipelines of the project talk to each other and to the model.
@@ -90,7 +90,7 @@ def storage_policies(spec: Spec, environment_namespaces: list[str], root: str) -
     api_port = [{"port": MINIO_API_PORT, "protocol": "TCP"}]
     ui_port = [{"port": MINIO_UI_PORT, "protocol": "TCP"}]
     bucket_job = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": BUCKET_JOB}}}
-    clients = _namespaces([*environment_namespaces, *spec.security.allow_from_namespaces])
+    clients = namespaces_peer([*environment_namespaces, *spec.security.allow_from_namespaces])
     # Pipeline pods (API server, persistence agent, workflow pods) run in an environment namespace: `clients`.
     api_peers = [clients, bucket_job]
     operator = pipelines_operator_peer(spec)

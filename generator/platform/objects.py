@@ -14,6 +14,7 @@ from generator.objects.common import (
     restricted_pod_security,
     role_ref,
 )
+from generator.objects.network import namespaces_peer
 from generator.objects.pipelines import PIPELINE_RUNNER_ACCOUNT
 from generator.platform import health, names
 from generator.platform.settings import KindSettings, OperatorCatalog, PlatformSettings, RegistryDatabase
@@ -203,9 +204,6 @@ def registry_pipelines_policy(spec: Spec, pipeline_namespaces: list[str], path: 
     pods by `app` and `component`; 3.x adds `app.kubernetes.io/name` to its own selector, which they also carry.
     """
     name = spec.registry.name
-    peers = {
-        "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": pipeline_namespaces}]
-    }
     return Manifest(
         path=path,
         kind="NetworkPolicy",
@@ -216,7 +214,7 @@ def registry_pipelines_policy(spec: Spec, pipeline_namespaces: list[str], path: 
             "pod_selector": {"matchLabels": {"app": name, "component": "model-registry"}},
             "ingress": [
                 {
-                    "from": [{"namespaceSelector": peers}],
+                    "from": [namespaces_peer(pipeline_namespaces)],
                     "ports": [{"protocol": "TCP", "port": names.REGISTRY_PROXY_PORT}],
                 }
             ],
